@@ -1,0 +1,2 @@
+//! `analyze-latency`: ranks and compares bert-latency results files.
+fn main() {}

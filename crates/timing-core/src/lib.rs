@@ -1,0 +1,2 @@
+//! Latency measurement and statistics for bert-latency, with no libtorch dependency.
+#![deny(missing_docs)]

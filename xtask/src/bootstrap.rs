@@ -1,0 +1,228 @@
+//! `cargo xtask bootstrap`: installs libtorch once per user and points the checkout at it.
+//!
+//! libtorch comes from PyTorch's wheel on PyPI (`torch==2.11.0`, the version tch 0.24 is generated
+//! against), installed with `pip install --target` into
+//! `$BERT_LATENCY_CACHE` or `${XDG_CACHE_HOME:-$HOME/.cache}/bert-latency/libtorch-2.11.0/site-packages`,
+//! outside the checkout, so that every clone reuses it. The checkout's `.libtorch` link points at the
+//! wheel's `torch` folder, which `.cargo/config.toml` hands to torch-sys as `LIBTORCH`. A `LIBTORCH`
+//! set in the environment is respected: then nothing is installed.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// The PyTorch release that tch 0.24 needs.
+const TORCH_VERSION: &str = "2.11.0";
+
+/// Makes libtorch available to the build and returns its folder (the one holding `include/` and
+/// `lib/`).
+pub fn ensure(root: &Path) -> Result<PathBuf> {
+    let link = root.join(".libtorch");
+    if let Some(user) = user_libtorch(&link) {
+        check_libtorch(&user).with_context(|| {
+            format!(
+                "LIBTORCH={} is set in the environment but is not a usable libtorch; unset it to let \
+                 bootstrap install torch {TORCH_VERSION}, or point it at a libtorch {TORCH_VERSION} folder",
+                user.display()
+            )
+        })?;
+        eprintln!(
+            "bootstrap: using LIBTORCH={} from the environment",
+            user.display()
+        );
+        return Ok(user);
+    }
+
+    let install = cache_dir()?.join(format!("libtorch-{TORCH_VERSION}"));
+    let torch = install.join("site-packages").join("torch");
+    if check_libtorch(&torch).is_ok() {
+        eprintln!(
+            "bootstrap: libtorch {TORCH_VERSION} found at {}",
+            torch.display()
+        );
+    } else {
+        install_wheel(&install)?;
+        check_libtorch(&torch).context("the fresh torch install is not usable")?;
+        eprintln!(
+            "bootstrap: installed libtorch {TORCH_VERSION} at {}",
+            torch.display()
+        );
+    }
+    point_link(&link, &torch)?;
+    Ok(torch)
+}
+
+/// The `LIBTORCH` the user set, if any. The checkout's own `.libtorch` (which cargo's `[env]`
+/// passes to this xtask too) does not count.
+fn user_libtorch(link: &Path) -> Option<PathBuf> {
+    let value = PathBuf::from(std::env::var_os("LIBTORCH")?);
+    (value != link).then_some(value)
+}
+
+/// The per-user cache folder: `$BERT_LATENCY_CACHE`, else `$XDG_CACHE_HOME/bert-latency`, else
+/// `$HOME/.cache/bert-latency`.
+pub fn cache_dir() -> Result<PathBuf> {
+    if let Some(dir) = non_empty_var("BERT_LATENCY_CACHE") {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(dir) = non_empty_var("XDG_CACHE_HOME") {
+        return Ok(PathBuf::from(dir).join("bert-latency"));
+    }
+    match non_empty_var("HOME") {
+        Some(home) => Ok(PathBuf::from(home).join(".cache").join("bert-latency")),
+        None => {
+            bail!("neither BERT_LATENCY_CACHE, XDG_CACHE_HOME nor HOME is set: set one of them")
+        }
+    }
+}
+
+fn non_empty_var(name: &str) -> Option<OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
+}
+
+/// Checks that `dir` holds libtorch's headers and libraries at the expected version.
+fn check_libtorch(dir: &Path) -> Result<()> {
+    for needed in ["include/torch", "lib/libtorch_cpu.so", "lib/libc10.so"] {
+        if !dir.join(needed).exists() {
+            bail!("{} has no {needed}", dir.display());
+        }
+    }
+    if let Some(version) = version_of(dir) {
+        if version.split('+').next() != Some(TORCH_VERSION) {
+            bail!(
+                "{} is libtorch {version}, not {TORCH_VERSION}",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The version a wheel (`version.py`) or a libtorch archive (`build-version`) states.
+fn version_of(dir: &Path) -> Option<String> {
+    if let Ok(text) = std::fs::read_to_string(dir.join("version.py")) {
+        let line = text.lines().find(|l| l.starts_with("__version__"))?;
+        let value = line.split('=').nth(1)?.trim();
+        return Some(value.trim_matches(|c| c == '\'' || c == '"').to_owned());
+    }
+    let text = std::fs::read_to_string(dir.join("build-version")).ok()?;
+    Some(text.trim().to_owned())
+}
+
+/// Installs the torch wheel (with its CUDA libraries, which `libtorch_cuda.so` needs) into
+/// `install/site-packages`, through a temporary folder so that an interrupted install is never taken
+/// for a finished one.
+fn install_wheel(install: &Path) -> Result<()> {
+    let python = non_empty_var("BERT_LATENCY_PYTHON").unwrap_or_else(|| "python3".into());
+    let shown = python.to_string_lossy().into_owned();
+    let install_hint = format!(
+        "install Python 3 and pip (Debian/Ubuntu: `apt-get install python3 python3-pip`), or set \
+         LIBTORCH to an existing libtorch {TORCH_VERSION} folder"
+    );
+    let version = Command::new(&python).arg("--version").output();
+    if !version.is_ok_and(|out| out.status.success()) {
+        bail!(
+            "bootstrap needs Python 3 to install libtorch from PyPI, and `{shown}` did not run: {install_hint}"
+        );
+    }
+    let pip = Command::new(&python)
+        .args(["-m", "pip", "--version"])
+        .output();
+    if !pip.is_ok_and(|out| out.status.success()) {
+        bail!(
+            "bootstrap needs pip to install libtorch from PyPI, and `{shown} -m pip` did not run: {install_hint}"
+        );
+    }
+
+    std::fs::create_dir_all(install)
+        .with_context(|| format!("could not create the cache folder {}", install.display()))?;
+    let partial = install.join(format!("site-packages.partial-{}", std::process::id()));
+    let done = install.join("site-packages");
+    remove_dir_if_present(&partial)?;
+    eprintln!(
+        "bootstrap: installing torch=={TORCH_VERSION} from PyPI into {} (about 4.6 GB, once per user)",
+        done.display()
+    );
+    let status = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-input",
+            "--disable-pip-version-check",
+            "--no-warn-script-location",
+            "--target",
+        ])
+        .arg(&partial)
+        .arg(format!("torch=={TORCH_VERSION}"))
+        .status()
+        .with_context(|| format!("could not run `{shown} -m pip install`"))?;
+    if !status.success() {
+        // Best effort: the partial folder is never used, and the next run removes it again.
+        let _ = std::fs::remove_dir_all(&partial);
+        bail!(
+            "pip could not install torch=={TORCH_VERSION} ({status}; its output is above): check \
+             access to PyPI and that about 5 GB are free in {}, then rerun `cargo xtask bootstrap`",
+            install.display()
+        );
+    }
+    remove_dir_if_present(&done)?;
+    std::fs::rename(&partial, &done)
+        .with_context(|| format!("could not move {} to {}", partial.display(), done.display()))?;
+    Ok(())
+}
+
+fn remove_dir_if_present(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            Err(err).with_context(|| format!("could not remove {}", dir.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Points the checkout's `.libtorch` symlink at `target`, replacing a stale link.
+fn point_link(link: &Path, target: &Path) -> Result<()> {
+    if std::fs::read_link(link).is_ok_and(|current| current == target) {
+        return Ok(());
+    }
+    match std::fs::symlink_metadata(link) {
+        Ok(meta) if meta.is_dir() => bail!(
+            "{} is a folder, not the link bootstrap manages; move it away and rerun",
+            link.display()
+        ),
+        Ok(_) => std::fs::remove_file(link)
+            .with_context(|| format!("could not replace {}", link.display()))?,
+        Err(_) => {}
+    }
+    std::os::unix::fs::symlink(target, link)
+        .with_context(|| format!("could not link {} to {}", link.display(), target.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_wheel_and_archive_versions() {
+        let dir = std::env::temp_dir().join(format!("xtask-version-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("build-version"), "2.11.0+cpu\n").unwrap();
+        assert_eq!(version_of(&dir).as_deref(), Some("2.11.0+cpu"));
+        std::fs::write(
+            dir.join("version.py"),
+            "x = 1\n__version__ = '2.11.0+cu130'\n",
+        )
+        .unwrap();
+        assert_eq!(version_of(&dir).as_deref(), Some("2.11.0+cu130"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn rejects_a_folder_without_libtorch() {
+        let err = check_libtorch(Path::new("/nonexistent/libtorch")).unwrap_err();
+        assert!(err.to_string().contains("has no include/torch"), "{err}");
+    }
+}

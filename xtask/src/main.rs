@@ -1,0 +1,67 @@
+//! The project's automation, run as `cargo xtask <task>` (the alias lives in `.cargo/config.toml`;
+//! the convention is matklad's cargo-xtask).
+//!
+//! - `bootstrap`: install libtorch 2.11.0 into the per-user cache, once, and point `.libtorch` at it.
+//! - `run-default`: the README's main job: bootstrap, release build, `latency-analysis` on the
+//!   built-in default config with CPU-friendly settings.
+//! - `test`: the README's test command: bootstrap, `cargo fmt --check`, `cargo clippy`, release
+//!   build of the binaries (their linkage is tested), `cargo test --workspace`.
+//!
+//! Keep this crate cheap to build: it depends on `clap` and `anyhow` only.
+
+mod bootstrap;
+mod cargo;
+mod run_default;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// bert-latency's automation tasks.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about, long_about = None)]
+struct Args {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Install libtorch 2.11.0 (PyTorch wheel from PyPI) into the per-user cache, once.
+    ///
+    /// Reuses an existing install, and respects a LIBTORCH already set in the environment. The
+    /// cache is $BERT_LATENCY_CACHE, else ${XDG_CACHE_HOME:-$HOME/.cache}/bert-latency.
+    Bootstrap,
+    /// The main job: bootstrap, build in release mode, run latency-analysis on the default config.
+    RunDefault,
+    /// The test suite: bootstrap, fmt --check, clippy -D warnings, release build, cargo test.
+    Test,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let root = workspace_root();
+    let outcome = match args.task {
+        Task::Bootstrap => bootstrap::ensure(&root).map(|_| ()),
+        Task::RunDefault => run_default::run(&root),
+        Task::Test => test::run(&root),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's folder.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
+}

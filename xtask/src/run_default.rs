@@ -1,0 +1,46 @@
+//! `cargo xtask run-default`: the README's main job on the built-in default config.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::bootstrap;
+use crate::cargo::{cargo, exec, target_dir};
+
+/// Settings small enough for a 2-core CPU; a GPU user runs the binary with the Python defaults.
+const CPU_FRIENDLY: &[&str] = &[
+    "--device",
+    "cpu",
+    "--batch-size",
+    "1",
+    "--sequence-length",
+    "128",
+    "--warmup-batches",
+    "3",
+    "--measure-batches",
+    "20",
+];
+
+/// Bootstraps, builds both binaries in release mode and runs `latency-analysis` with
+/// [`CPU_FRIENDLY`] settings, writing its results under the target directory.
+pub fn run(root: &Path) -> Result<()> {
+    bootstrap::ensure(root)?;
+    exec(cargo(root).args([
+        "build",
+        "--release",
+        "-p",
+        "latency-cli",
+        "-p",
+        "analyze-cli",
+    ]))?;
+    let release = target_dir(root)?.join("release");
+    let results = release.join("latency_results.csv");
+    exec(
+        std::process::Command::new(release.join("latency-analysis"))
+            .current_dir(root)
+            .args(CPU_FRIENDLY)
+            .arg("--output-file")
+            .arg(&results),
+    )?;
+    Ok(())
+}
