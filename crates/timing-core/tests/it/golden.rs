@@ -1,0 +1,75 @@
+use timing_core::stats::{Samples, Summary, SummaryConfig, mann_whitney_u, parse_lines};
+
+use crate::{assert_close, data, expected};
+
+fn load(name: &str) -> Samples {
+    parse_lines(&std::fs::read_to_string(data(name)).unwrap()).unwrap()
+}
+
+fn check_summary(s: &Summary, want: &serde_json::Value) {
+    assert_eq!(s.n as u64, want["n"].as_u64().unwrap());
+    let fields = [
+        ("mean", s.mean),
+        ("median", s.median),
+        ("std", s.std),
+        ("min", s.min),
+        ("max", s.max),
+        ("p50", s.p50),
+        ("p90", s.p90),
+        ("p95", s.p95),
+        ("p99", s.p99),
+        ("p999", s.p999),
+        ("iqr", s.iqr),
+        ("mad", s.mad),
+    ];
+    for (key, got) in fields {
+        assert_close(key, Some(got), want);
+    }
+    assert_close("median_ci_low", s.median_ci.low, want);
+    assert_close("median_ci_high", s.median_ci.high, want);
+    assert_close("p99_ci_low", s.p99_ci.low, want);
+    assert_close("p99_ci_high", s.p99_ci.high, want);
+    let o = &s.outliers;
+    let counts = [
+        ("outliers_low_severe", o.low_severe),
+        ("outliers_low_mild", o.low_mild),
+        ("outliers_high_mild", o.high_mild),
+        ("outliers_high_severe", o.high_severe),
+    ];
+    for (key, got) in counts {
+        assert_eq!(got as u64, want[key].as_u64().unwrap(), "{key}");
+    }
+}
+
+#[test]
+fn latencies_a_match_numpy_and_scipy() {
+    let s = Summary::new(&load("latencies_a.txt"), &SummaryConfig::default());
+    check_summary(&s, &expected()["a"]);
+    // 1,000 samples support p90/p95/p99 (64/130/662 needed) but not p99.9 (6,636).
+    assert_eq!(s.unsupported_percentiles, vec!["p999"]);
+    assert!(s.mean_ci.contains(s.mean));
+}
+
+#[test]
+fn latencies_b_match_numpy_and_scipy() {
+    let s = Summary::new(&load("latencies_b.txt"), &SummaryConfig::default());
+    check_summary(&s, &expected()["b"]);
+}
+
+#[test]
+fn five_samples_match_and_flag_every_tail_percentile() {
+    let samples = Samples::new(vec![3.5, 1.25, 2.0, 8.0, 2.5]).unwrap();
+    let s = Summary::new(&samples, &SummaryConfig::default());
+    check_summary(&s, &expected()["small"]);
+    assert_eq!(s.unsupported_percentiles, vec!["p90", "p95", "p99", "p999"]);
+    assert!(!s.is_supported("p90") && s.is_supported("p50"));
+}
+
+#[test]
+fn mann_whitney_matches_scipy() {
+    let r = mann_whitney_u(&load("latencies_a.txt"), &load("latencies_b.txt"));
+    let want = &expected()["a_vs_b"];
+    assert_close("u", Some(r.u), want);
+    // p ~ 1e-20: the normal tail is the hard part, so allow 1e-9 relative as everywhere else.
+    assert_close("p_value", Some(r.p_value), want);
+}
