@@ -157,7 +157,7 @@ impl HarnessConfig {
             ));
         }
         if let Some(steady) = self.warmup.steady_state {
-            if steady.window == 0 || !(steady.tolerance >= 0.0) {
+            if steady.window == 0 || steady.tolerance.is_nan() || steady.tolerance < 0.0 {
                 return bad(format!(
                     "steady state needs a window >= 1 and a tolerance >= 0, got {} and {}",
                     steady.window, steady.tolerance
@@ -167,7 +167,7 @@ impl HarnessConfig {
         match &self.stop {
             StopRule::Count(0) => bad("measure count must be at least 1".into()),
             StopRule::Adaptive(a) => {
-                if !(a.target_width > 0.0) {
+                if a.target_width.is_nan() || a.target_width <= 0.0 {
                     return bad(format!(
                         "target interval width {} must be > 0, e.g. 0.02",
                         a.target_width

@@ -43,7 +43,7 @@ pub fn mann_whitney_u(a: &Samples, b: &Samples) -> MannWhitney {
     let u = rank_sum_a - n1 * (n1 + 1.0) / 2.0;
     let mean = n1 * n2 / 2.0;
     let variance = n1 * n2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)));
-    if !(variance > 0.0) {
+    if variance.is_nan() || variance <= 0.0 {
         return MannWhitney { u, p_value: 1.0 };
     }
     let z = ((u.max(n1 * n2 - u)) - mean - 0.5) / variance.sqrt();
