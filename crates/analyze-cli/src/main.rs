@@ -1,47 +1,59 @@
 //! `analyze-latency`: ranks and compares bert-latency results files.
 //!
-//! The analysis itself (rankings per shape, pairwise speedups with intervals, baselines) lives in
-//! the `report` crate and lands with its issue; until then this binary accepts the Python
-//! analyzer's arguments and says plainly that it cannot analyse yet.
+//! Glue only: `args` parses, `run` calls the `report` library and prints. Exit status 0 on
+//! success, 1 when a baseline gate finds a regression, 2 on an error.
 
-use std::path::PathBuf;
+mod args;
+
 use std::process::ExitCode;
 
+use anyhow::{Context, Result};
 use clap::Parser;
+use report::analysis::{self, AnalysisConfig};
+use report::export::{self, Format};
 
-/// Rank and compare latency results (CSV or JSON from latency-analysis or the Python tool).
-#[derive(Debug, Parser)]
-#[command(name = "analyze-latency", version, about, long_about = None)]
-struct Args {
-    /// Results files (.csv or .json).
-    #[arg(required = true, value_name = "RESULTS")]
-    results: Vec<PathBuf>,
-    /// Write the report to --output-file as well.
-    #[arg(long)]
-    save_analysis: bool,
-    /// Where --save-analysis writes the report.
-    #[arg(long, default_value = "analysis_report.txt", value_name = "PATH")]
-    output_file: PathBuf,
-}
+use crate::args::{Args, FormatArg};
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    eprintln!(
-        "analyze-latency: cannot analyse {} file(s) yet: the results schema and analysis are not \
-         implemented in this version",
-        args.results.len()
-    );
-    ExitCode::from(2)
+    match run(&args) {
+        Ok(regressions) if regressions > 0 => ExitCode::from(1),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("analyze-latency: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    use super::Args;
-
-    #[test]
-    fn clap_definition_is_consistent() {
-        Args::command().debug_assert();
+/// Runs the analysis; returns the number of baseline regressions.
+fn run(args: &Args) -> Result<usize> {
+    let rows = report::io::read_many(&args.results)?;
+    anyhow::ensure!(!rows.is_empty(), "the results files hold no records");
+    let analysis = analysis::analyze(&rows, &AnalysisConfig::default())?;
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let base = report::io::read_results(path).context("reading the baseline")?;
+            Some(analysis::compare_to_baseline(&rows, &base, args.threshold)?)
+        }
+        None => None,
+    };
+    let format = match args.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Markdown => Format::Markdown,
+        FormatArg::Json => Format::Json,
+    };
+    let text = export::render(&analysis, baseline.as_ref(), format)?;
+    print!("{text}");
+    if args.save_analysis {
+        report::io::write_atomic(&args.output_file, text.as_bytes())
+            .with_context(|| "saving the analysis (--save-analysis)")?;
+        eprintln!("analysis saved to {}", args.output_file.display());
     }
+    if let Some(dir) = &args.plot {
+        for path in report::plot::write_charts(&rows, dir)? {
+            eprintln!("chart: {}", path.display());
+        }
+    }
+    Ok(baseline.map_or(0, |b| b.regressions()))
 }

@@ -1,0 +1,88 @@
+//! Command-line flags of `analyze-latency`, with the Python analyzer's names.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// Rank and compare latency results files.
+///
+/// Reads CSV or JSON results written by latency-analysis or by the Python tool (several files are
+/// merged, e.g. runs of several machines) and prints the Python analyzer's sections: summary,
+/// rankings, model-type comparison, efficiency and pairwise comparisons, each made within one
+/// (batch size, sequence length, device, dtype) group. Records with raw latencies (JSON files)
+/// get confidence intervals and significance verdicts.
+///
+/// Exit status: 0 on success, 1 when --baseline finds a significant regression, 2 on an error.
+#[derive(Debug, Parser)]
+#[command(name = "analyze-latency", version, about, long_about)]
+pub struct Args {
+    /// Results files (.csv or .json).
+    #[arg(required = true, value_name = "RESULTS")]
+    pub results: Vec<PathBuf>,
+
+    /// Also write the whole report to --output-file.
+    #[arg(long)]
+    pub save_analysis: bool,
+
+    /// Where --save-analysis writes the report.
+    #[arg(long, default_value = "analysis_report.txt", value_name = "PATH")]
+    pub output_file: PathBuf,
+
+    /// Report format: text for terminals, markdown for pull-request comments, json for machines.
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+
+    /// Compare every record with the same model and shape in BASE; exit 1 if any is slower by
+    /// more than --threshold with significance (needs raw latencies: use JSON files).
+    #[arg(long, value_name = "BASE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Relative slowdown that counts as a regression against --baseline (0.05 = 5%).
+    #[arg(long, default_value_t = 0.05, value_parser = parse_threshold)]
+    pub threshold: f64,
+
+    /// Write SVG charts (latency distributions, latency against sequence length and batch size)
+    /// into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Plain text with tables.
+    Text,
+    /// GitHub-flavoured markdown.
+    Markdown,
+    /// JSON.
+    Json,
+}
+
+fn parse_threshold(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("'{text}' is not a fraction >= 0, e.g. 0.05 for 5%")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_match_the_python_analyzer() {
+        let args = Args::parse_from(["analyze-latency", "r.csv"]);
+        assert!(!args.save_analysis);
+        assert_eq!(args.output_file, PathBuf::from("analysis_report.txt"));
+        assert_eq!((args.format, args.threshold), (FormatArg::Text, 0.05));
+        assert!(Args::try_parse_from(["analyze-latency"]).is_err());
+        assert!(Args::try_parse_from(["analyze-latency", "r.csv", "--threshold", "-1"]).is_err());
+    }
+}

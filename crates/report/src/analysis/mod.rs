@@ -1,0 +1,101 @@
+//! The analysis of a set of records: what `analyze-latency` prints, section by section, in the
+//! Python analyzer's order, with rankings and comparisons made within each shape group.
+
+mod baseline;
+mod by_type;
+mod compare;
+mod rank;
+mod summary;
+
+use serde::Serialize;
+use timing_core::stats::CompareConfig;
+
+pub use self::baseline::{BaselineEntry, BaselineReport, compare_to_baseline};
+pub use self::by_type::TypeStats;
+pub use self::compare::Pairwise;
+pub use self::rank::{Efficiency, Ranked, Rankings};
+pub use self::summary::Summary;
+use crate::error::Result;
+use crate::schema::{ResultRow, Shape};
+use crate::table;
+
+/// Settings of an analysis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnalysisConfig {
+    /// Entries per ranking (the Python analyzer's top 5).
+    pub top: usize,
+    /// Entries per efficiency list (the Python analyzer's top 3).
+    pub top_efficiency: usize,
+    /// Pairwise comparisons cover at most this many models per group (the fastest by mean
+    /// latency), since their number grows with its square; 20 by default.
+    pub max_pairwise_models: usize,
+    /// How pairs with raw latencies are compared.
+    pub compare: CompareConfig,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        Self {
+            top: 5,
+            top_efficiency: 3,
+            max_pairwise_models: 20,
+            compare: CompareConfig::default(),
+        }
+    }
+}
+
+/// The whole analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    /// What the records cover.
+    pub summary: Summary,
+    /// One entry per shape group, in order of first appearance.
+    pub groups: Vec<GroupAnalysis>,
+}
+
+/// The analysis of one shape group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupAnalysis {
+    /// The group's batch size, sequence length, device and dtype.
+    pub shape: Shape,
+    /// Records in the group.
+    pub records: usize,
+    /// The four rankings.
+    pub rankings: Rankings,
+    /// Per model type statistics; empty when the group has one type.
+    pub model_types: Vec<TypeStats>,
+    /// Per-token efficiency lists.
+    pub efficiency: Efficiency,
+    /// Every pair of models, in file order.
+    pub pairwise: Vec<Pairwise>,
+    /// Models left out of the pairwise comparisons (beyond `max_pairwise_models`).
+    pub pairwise_omitted: usize,
+}
+
+/// Analyses `rows`.
+///
+/// # Errors
+/// A polars error, or a statistics error from invalid raw latencies.
+pub fn analyze(rows: &[ResultRow], config: &AnalysisConfig) -> Result<Analysis> {
+    let frame = table::to_frame(rows)?;
+    let summary = Summary::new(rows);
+    let mut groups = Vec::new();
+    for group in table::by_shape(&frame)? {
+        let indices: Vec<usize> = table::counts(&group, "row")?
+            .into_iter()
+            .map(|i| i as usize)
+            .collect();
+        let shape = rows[indices[0]].shape();
+        let (pairwise, pairwise_omitted) = compare::pairwise(rows, &indices, config)?;
+        groups.push(GroupAnalysis {
+            shape,
+            records: indices.len(),
+            rankings: rank::rankings(&group, config.top)?,
+            model_types: by_type::by_type(&group)?,
+            efficiency: rank::efficiency(&group, config.top_efficiency)?,
+            pairwise,
+            pairwise_omitted,
+        });
+    }
+    Ok(Analysis { summary, groups })
+}

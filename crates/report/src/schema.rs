@@ -1,0 +1,315 @@
+//! `ResultRow`: one measured (model, batch size, sequence length, device, dtype), as results files
+//! store it.
+//!
+//! The first 18 fields are exactly the Python tool's, in its order, with its meaning and units
+//! (latencies in milliseconds, memory in MiB written "MB", power in watts), so existing scripts,
+//! the Python analyzer included, read our files unchanged. Ours follow. A missing value is an empty
+//! CSV cell and a JSON `null`.
+
+use serde::{Deserialize, Serialize};
+
+/// How a field is typed in files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text.
+    Text,
+    /// A non-negative integer.
+    Count,
+    /// A finite number.
+    Number,
+}
+
+/// One field of the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// The column / key name.
+    pub name: &'static str,
+    /// Its type.
+    pub kind: Kind,
+    /// Whether every record must have a value (only some of the Python tool's fields).
+    pub required: bool,
+}
+
+const fn field(name: &'static str, kind: Kind, required: bool) -> Field {
+    Field {
+        name,
+        kind,
+        required,
+    }
+}
+
+/// How many leading fields are the Python tool's.
+pub const LEGACY_FIELD_COUNT: usize = 18;
+
+/// Every CSV column, in file order: the Python tool's 18, then ours. (`latencies_ms`, a list, is
+/// JSON-only.)
+pub const FIELDS: &[Field] = &[
+    field("model_name", Kind::Text, true),
+    field("model_type", Kind::Text, true),
+    field("batch_size", Kind::Count, true),
+    field("sequence_length", Kind::Count, true),
+    field("num_samples", Kind::Count, true),
+    field("mean_latency", Kind::Number, true),
+    field("median_latency", Kind::Number, true),
+    field("std_latency", Kind::Number, true),
+    field("min_latency", Kind::Number, true),
+    field("max_latency", Kind::Number, true),
+    field("p95_latency", Kind::Number, true),
+    field("p99_latency", Kind::Number, true),
+    field("tokens_per_second", Kind::Number, true),
+    field("samples_per_second", Kind::Number, true),
+    field("peak_memory_mb", Kind::Number, false),
+    field("allocated_memory_mb", Kind::Number, false),
+    field("avg_gpu_power_w", Kind::Number, false),
+    field("max_gpu_power_w", Kind::Number, false),
+    // Ours.
+    field("task_type", Kind::Text, false),
+    field("device", Kind::Text, false),
+    field("dtype", Kind::Text, false),
+    field("num_threads", Kind::Count, false),
+    field("p50_latency", Kind::Number, false),
+    field("p90_latency", Kind::Number, false),
+    field("p999_latency", Kind::Number, false),
+    field("median_ci_low", Kind::Number, false),
+    field("median_ci_high", Kind::Number, false),
+    field("p99_ci_low", Kind::Number, false),
+    field("p99_ci_high", Kind::Number, false),
+    field("iqr_latency", Kind::Number, false),
+    field("outliers_mild", Kind::Count, false),
+    field("outliers_severe", Kind::Count, false),
+    field("unsupported_percentiles", Kind::Text, false),
+    field("first_latency", Kind::Number, false),
+    field("warmup_mean_latency", Kind::Number, false),
+    field("real_tokens_per_second", Kind::Number, false),
+    field("padding_fraction", Kind::Number, false),
+    field("memory_kind", Kind::Text, false),
+    field("energy_j_per_sample", Kind::Number, false),
+    field("energy_source", Kind::Text, false),
+    field("gflops_per_forward", Kind::Number, false),
+    field("achieved_tflops", Kind::Number, false),
+    field("num_parameters", Kind::Count, false),
+    field("warmup_batches", Kind::Count, false),
+    field("measure_batches", Kind::Count, false),
+    field("time_boundary", Kind::Text, false),
+    field("tool_version", Kind::Text, false),
+    field("libtorch_version", Kind::Text, false),
+    field("device_name", Kind::Text, false),
+    field("driver_version", Kind::Text, false),
+    field("cpu_model", Kind::Text, false),
+    field("host_name", Kind::Text, false),
+    field("timestamp", Kind::Text, false),
+];
+
+/// The JSON-only key holding the raw per-iteration latencies.
+pub const LATENCIES_FIELD: &str = "latencies_ms";
+
+/// One results record. Latencies are milliseconds per batch; memory is MiB (the Python tool's
+/// "MB", 2^20 bytes); power is watts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ResultRow {
+    /// The config entry's `name`.
+    pub model_name: String,
+    /// The config entry's `model_type` (`flex_bert`, `modern_bert`, `mosaic_bert`, `hf_bert`, ...).
+    pub model_type: String,
+    /// Sequences per batch.
+    pub batch_size: u64,
+    /// Tokens per sequence, padding included.
+    pub sequence_length: u64,
+    /// The `--num-samples` setting (synthetic samples available).
+    pub num_samples: u64,
+    /// Mean latency per batch, ms.
+    pub mean_latency: f64,
+    /// Median latency, ms.
+    pub median_latency: f64,
+    /// Sample standard deviation (n − 1) of the latency, ms.
+    pub std_latency: f64,
+    /// Smallest latency, ms.
+    pub min_latency: f64,
+    /// Largest latency, ms.
+    pub max_latency: f64,
+    /// 95th percentile (numpy linear), ms.
+    pub p95_latency: f64,
+    /// 99th percentile (numpy linear), ms.
+    pub p99_latency: f64,
+    /// batch_size × sequence_length / mean latency in seconds (padding counted).
+    pub tokens_per_second: f64,
+    /// batch_size / mean latency in seconds.
+    pub samples_per_second: f64,
+    /// Peak memory, MiB: the CUDA allocator's peak on GPU, the process's peak resident set growth
+    /// on CPU (see `memory_kind`). The Python tool wrote 0.0 on CPU.
+    pub peak_memory_mb: Option<f64>,
+    /// Memory allocated after measuring, MiB (same source as `peak_memory_mb`).
+    pub allocated_memory_mb: Option<f64>,
+    /// Average GPU power over the measured window, W.
+    pub avg_gpu_power_w: Option<f64>,
+    /// Maximum GPU power over the measured window, W.
+    pub max_gpu_power_w: Option<f64>,
+    /// `classification`, `mlm` or `embedding`.
+    pub task_type: Option<String>,
+    /// The device measured, e.g. `cpu` or `cuda:0`.
+    pub device: Option<String>,
+    /// `fp32`, `fp16` or `bf16`.
+    pub dtype: Option<String>,
+    /// CPU intra-op threads.
+    pub num_threads: Option<u64>,
+    /// 50th percentile, ms.
+    pub p50_latency: Option<f64>,
+    /// 90th percentile, ms.
+    pub p90_latency: Option<f64>,
+    /// 99.9th percentile, ms.
+    pub p999_latency: Option<f64>,
+    /// Lower 95% bound of the median, ms.
+    pub median_ci_low: Option<f64>,
+    /// Upper 95% bound of the median, ms.
+    pub median_ci_high: Option<f64>,
+    /// Lower 95% bound of p99, ms.
+    pub p99_ci_low: Option<f64>,
+    /// Upper 95% bound of p99, ms (empty below 368 samples).
+    pub p99_ci_high: Option<f64>,
+    /// Interquartile range, ms.
+    pub iqr_latency: Option<f64>,
+    /// Tukey mild outliers (both sides).
+    pub outliers_mild: Option<u64>,
+    /// Tukey severe outliers (both sides).
+    pub outliers_severe: Option<u64>,
+    /// Percentiles with too few samples behind them, `;`-separated (e.g. `p99;p999`).
+    pub unsupported_percentiles: Option<String>,
+    /// The first warm-up call (cold), ms.
+    pub first_latency: Option<f64>,
+    /// Mean of the warm-up calls, ms.
+    pub warmup_mean_latency: Option<f64>,
+    /// Non-padding tokens per second.
+    pub real_tokens_per_second: Option<f64>,
+    /// Fraction of padding tokens in the measured batches.
+    pub padding_fraction: Option<f64>,
+    /// `device` (CUDA allocator) or `host` (process resident set) for the memory columns.
+    pub memory_kind: Option<String>,
+    /// GPU energy per batch, J.
+    pub energy_j_per_sample: Option<f64>,
+    /// Where the energy came from: `counter` or `integrated`.
+    pub energy_source: Option<String>,
+    /// Floating-point operations of one forward pass, GFLOP.
+    pub gflops_per_forward: Option<f64>,
+    /// Achieved TFLOP/s at the mean latency.
+    pub achieved_tflops: Option<f64>,
+    /// Parameters of the model.
+    pub num_parameters: Option<u64>,
+    /// Warm-up batches run.
+    pub warmup_batches: Option<u64>,
+    /// Batches measured.
+    pub measure_batches: Option<u64>,
+    /// What the timer covered, e.g. `forward` or `forward+transfer`.
+    pub time_boundary: Option<String>,
+    /// bert-latency's version.
+    pub tool_version: Option<String>,
+    /// libtorch's version.
+    pub libtorch_version: Option<String>,
+    /// GPU or CPU name.
+    pub device_name: Option<String>,
+    /// GPU driver version.
+    pub driver_version: Option<String>,
+    /// CPU model.
+    pub cpu_model: Option<String>,
+    /// Host name.
+    pub host_name: Option<String>,
+    /// When the record was measured (RFC 3339).
+    pub timestamp: Option<String>,
+    /// Raw per-iteration latencies, ms (JSON only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latencies_ms: Option<Vec<f64>>,
+}
+
+/// The part of a record that says what was measured: model and shape. Two records with the same
+/// key measure the same thing (e.g. in a baseline and a new run).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct RecordKey {
+    /// Model name.
+    pub model_name: String,
+    /// The shape group.
+    pub shape: Shape,
+}
+
+/// The group within which records are comparable: batch size, sequence length, device, dtype.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Shape {
+    /// Sequences per batch.
+    pub batch_size: u64,
+    /// Tokens per sequence.
+    pub sequence_length: u64,
+    /// Device, or `unknown` for Python tool files.
+    pub device: String,
+    /// Dtype, or `unknown` for Python tool files.
+    pub dtype: String,
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "batch {} x seq {}, {}, {}",
+            self.batch_size, self.sequence_length, self.device, self.dtype
+        )
+    }
+}
+
+impl ResultRow {
+    /// The shape group of this record.
+    pub fn shape(&self) -> Shape {
+        Shape {
+            batch_size: self.batch_size,
+            sequence_length: self.sequence_length,
+            device: self.device.clone().unwrap_or_else(|| "unknown".to_owned()),
+            dtype: self.dtype.clone().unwrap_or_else(|| "unknown".to_owned()),
+        }
+    }
+
+    /// Model name plus shape.
+    pub fn key(&self) -> RecordKey {
+        RecordKey {
+            model_name: self.model_name.clone(),
+            shape: self.shape(),
+        }
+    }
+
+    /// Peak memory usable for ranking: `None` when absent, or 0 in a Python tool file (which
+    /// wrote 0.0 on CPU, meaning "not measured").
+    pub fn ranked_memory_mb(&self) -> Option<f64> {
+        self.peak_memory_mb.filter(|&mb| mb > 0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_list_matches_the_struct_in_order() {
+        // serde writes struct fields in declaration order; find each key's position in the text.
+        let text = serde_json::to_string(&ResultRow::default()).unwrap();
+        let keys: Vec<&str> = text
+            .split('"')
+            .collect::<Vec<_>>()
+            .windows(2)
+            .filter(|w| w[1].starts_with(':'))
+            .map(|w| w[0])
+            .collect();
+        let names: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
+        assert_eq!(keys, names);
+    }
+
+    #[test]
+    fn the_first_18_fields_are_the_python_tools() {
+        let python = "model_name, model_type, batch_size, sequence_length, num_samples, mean_latency, \
+            median_latency, std_latency, min_latency, max_latency, p95_latency, p99_latency, \
+            tokens_per_second, samples_per_second, peak_memory_mb, allocated_memory_mb, \
+            avg_gpu_power_w, max_gpu_power_w";
+        let ours: Vec<&str> = FIELDS[..LEGACY_FIELD_COUNT]
+            .iter()
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(
+            ours.join(", "),
+            python.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }
+}

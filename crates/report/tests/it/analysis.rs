@@ -1,0 +1,276 @@
+use report::analysis::{AnalysisConfig, analyze, compare_to_baseline};
+use report::export::{Format, render};
+use report::io::read_results;
+use timing_core::stats::Verdict;
+
+use crate::{data, latencies, row};
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
+
+#[test]
+fn python_file_rankings_types_efficiency_and_pairs() {
+    let rows = read_results(&data("python_tool.csv")).unwrap();
+    let a = analyze(&rows, &AnalysisConfig::default()).unwrap();
+    assert_eq!(a.summary.records, 4);
+    assert_eq!(
+        a.summary.model_types,
+        ["flex_bert", "hf_bert", "mosaic_bert"]
+    );
+    assert_eq!(a.groups.len(), 1);
+    let g = &a.groups[0];
+    let names =
+        |v: &[report::analysis::Ranked]| v.iter().map(|r| r.model_name.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&g.rankings.fastest),
+        [
+            "flex-bert-base",
+            "mosaic-bert",
+            "hf-bert-base",
+            "flex-bert-large"
+        ]
+    );
+    assert_eq!(names(&g.rankings.highest_throughput)[0], "flex-bert-base");
+    assert_eq!(
+        names(&g.rankings.most_memory_efficient),
+        [
+            "mosaic-bert",
+            "flex-bert-base",
+            "hf-bert-base",
+            "flex-bert-large"
+        ]
+    );
+    assert_eq!(g.rankings.memory_kind, "unknown");
+    assert_eq!(names(&g.rankings.most_consistent)[0], "mosaic-bert");
+
+    // python -c "import numpy as np; print(np.mean([45.23,60.0]), np.std([45.23,60.0],ddof=1))"
+    let flex = g
+        .model_types
+        .iter()
+        .find(|t| t.model_type == "flex_bert")
+        .unwrap();
+    assert_eq!(flex.count, 2);
+    assert!(close(flex.mean_latency_mean, 52.614999999999995));
+    assert!(close(flex.mean_latency_std.unwrap(), 10.443967158125309));
+    assert!(close(
+        flex.tokens_per_second_std.unwrap(),
+        15760.208071120129
+    ));
+    assert!(close(flex.peak_memory_mb_mean.unwrap(), 1641.25));
+    let hf = g
+        .model_types
+        .iter()
+        .find(|t| t.model_type == "hf_bert")
+        .unwrap();
+    assert_eq!((hf.count, hf.mean_latency_std), (1, None));
+
+    // 45.23/4096 = 0.01104248046875; 1156.7/4096 = 0.2823974609375
+    assert!(close(
+        g.efficiency.latency_per_token[0].value,
+        0.01104248046875
+    ));
+    assert_eq!(g.efficiency.latency_per_token.len(), 3);
+    assert!(close(
+        g.efficiency.memory_per_token[0].value,
+        0.2823974609375
+    ));
+
+    // Six pairs in file order; the Python analyzer's ratios.
+    assert_eq!(g.pairwise.len(), 6);
+    let p = &g.pairwise[0];
+    assert_eq!(
+        (p.model_a.as_str(), p.model_b.as_str()),
+        ("flex-bert-base", "mosaic-bert")
+    );
+    assert!(close(p.latency_speedup, 1.0813619279239444));
+    assert!(close(p.throughput_ratio, 1.081362190357003));
+    assert!(close(p.memory_ratio.unwrap(), 1.067260309501167));
+    assert_eq!((p.median_speedup, p.verdict), (None, None));
+    let last = &g.pairwise[5];
+    assert_eq!(
+        (last.model_a.as_str(), last.model_b.as_str()),
+        ("hf-bert-base", "flex-bert-large")
+    );
+    assert!(close(last.latency_speedup, 1.139168407062844));
+}
+
+#[test]
+fn rankings_and_pairs_never_mix_shapes() {
+    let rows = vec![
+        row(
+            "small-fast",
+            "hf_bert",
+            1,
+            128,
+            latencies(5.0, 0.02, 100, 0),
+        ),
+        row("big", "modern_bert", 8, 512, latencies(40.0, 0.02, 100, 1)),
+        row(
+            "small-slow",
+            "modern_bert",
+            1,
+            128,
+            latencies(6.0, 0.02, 100, 2),
+        ),
+        row(
+            "big-faster",
+            "hf_bert",
+            8,
+            512,
+            latencies(30.0, 0.02, 100, 3),
+        ),
+    ];
+    let a = analyze(&rows, &AnalysisConfig::default()).unwrap();
+    assert_eq!(a.groups.len(), 2);
+    assert_eq!(
+        (a.groups[0].shape.batch_size, a.groups[1].shape.batch_size),
+        (1, 8)
+    );
+    assert_eq!(a.groups[0].rankings.fastest.len(), 2);
+    assert_eq!(a.groups[1].rankings.fastest[0].model_name, "big-faster");
+    assert_eq!(a.groups[0].rankings.memory_kind, "host");
+    for g in &a.groups {
+        assert_eq!(g.pairwise.len(), 1);
+    }
+    // With raw latencies, pairs get an interval and a verdict: 5 ms vs 6 ms is a clear win for A.
+    let p = &a.groups[0].pairwise[0];
+    assert_eq!(p.verdict, Some(Verdict::Faster));
+    let (lo, hi) = (p.speedup_ci_low.unwrap(), p.speedup_ci_high.unwrap());
+    assert!(
+        lo < p.median_speedup.unwrap() && p.median_speedup.unwrap() < hi && lo > 1.0,
+        "{p:?}"
+    );
+    assert!(close(
+        p.median_speedup.unwrap(),
+        rows[2].median_latency / rows[0].median_latency
+    ));
+    // B of the second group is faster: A (big) is slower.
+    assert_eq!(a.groups[1].pairwise[0].verdict, Some(Verdict::Slower));
+}
+
+#[test]
+fn equal_models_are_no_significant_difference() {
+    let rows = vec![
+        row("a", "hf_bert", 1, 128, latencies(10.0, 0.05, 200, 0)),
+        row("b", "hf_bert", 1, 128, latencies(10.0, 0.05, 200, 7)),
+    ];
+    let a = analyze(&rows, &AnalysisConfig::default()).unwrap();
+    assert_eq!(a.groups[0].pairwise[0].verdict, Some(Verdict::NoDifference));
+    assert!(
+        a.groups[0].model_types.is_empty(),
+        "one type: no type comparison"
+    );
+}
+
+#[test]
+fn pairwise_is_capped_to_the_fastest_models() {
+    let rows: Vec<_> = (0..25)
+        .map(|i| {
+            row(
+                &format!("m{i}"),
+                "hf_bert",
+                1,
+                128,
+                vec![100.0 - f64::from(i)],
+            )
+        })
+        .collect();
+    let a = analyze(&rows, &AnalysisConfig::default()).unwrap();
+    assert_eq!(a.groups[0].pairwise.len(), 20 * 19 / 2);
+    assert_eq!(a.groups[0].pairwise_omitted, 5);
+    assert!(
+        a.groups[0]
+            .pairwise
+            .iter()
+            .all(|p| p.model_a != "m0" && p.model_b != "m4")
+    );
+}
+
+#[test]
+fn baseline_gate_flags_a_regression_and_not_noise() {
+    let base = vec![
+        row("a", "hf_bert", 1, 128, latencies(10.0, 0.03, 200, 0)),
+        row("b", "hf_bert", 1, 128, latencies(20.0, 0.03, 200, 0)),
+        row("gone", "hf_bert", 1, 128, latencies(20.0, 0.03, 200, 0)),
+    ];
+    let current = vec![
+        row("a", "hf_bert", 1, 128, latencies(11.0, 0.03, 200, 5)), // 10% slower
+        row("b", "hf_bert", 1, 128, latencies(20.1, 0.03, 200, 9)), // 0.5%: noise
+        row("new", "hf_bert", 1, 128, latencies(5.0, 0.03, 200, 0)),
+    ];
+    let report = compare_to_baseline(&current, &base, 0.05).unwrap();
+    assert_eq!(report.regressions(), 1);
+    assert_eq!(report.entries.len(), 2);
+    let a = &report.entries[0];
+    assert!(a.regression && a.significance_tested && a.verdict == Verdict::Slower);
+    assert!(
+        (a.change - 0.1).abs() < 0.01 && a.change_ci_low.unwrap() > 0.05,
+        "{a:?}"
+    );
+    assert!(!report.entries[1].regression);
+    assert_eq!(report.entries[1].verdict, Verdict::NoDifference);
+    assert_eq!(report.only_current[0].model_name, "new");
+    assert_eq!(report.only_baseline[0].model_name, "gone");
+
+    // Without raw latencies, a point slowdown is shown but cannot fail the gate.
+    let strip = |rows: &[report::ResultRow]| {
+        rows.iter()
+            .cloned()
+            .map(|r| report::ResultRow {
+                latencies_ms: None,
+                ..r
+            })
+            .collect::<Vec<_>>()
+    };
+    let untested = compare_to_baseline(&strip(&current), &strip(&base), 0.05).unwrap();
+    assert_eq!(untested.regressions(), 0);
+    assert_eq!(untested.entries[0].verdict, Verdict::Slower);
+    assert!(!untested.entries[0].significance_tested);
+}
+
+#[test]
+fn text_and_markdown_reports_have_the_python_sections_in_order() {
+    let rows = read_results(&data("python_tool.csv")).unwrap();
+    let a = analyze(&rows, &AnalysisConfig::default()).unwrap();
+    for format in [Format::Text, Format::Markdown] {
+        let text = render(&a, None, format).unwrap();
+        let at = |s: &str| {
+            text.find(s)
+                .unwrap_or_else(|| panic!("{s:?} missing from {format:?}:\n{text}"))
+        };
+        let order = [
+            at("Summary"),
+            at("Performance Rankings (top 5)"),
+            at("Model Type Comparison"),
+            at("Efficiency Analysis (top 3)"),
+            at("Pairwise Comparisons"),
+        ];
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "{format:?} sections out of order"
+        );
+        assert!(text.contains("1.08x"), "speedup notation: {text}");
+        assert!(text.contains("52.61 ± 10.44"), "type comparison: {text}");
+        assert!(text.contains("memory of unknown kind"), "{text}");
+    }
+    let markdown = render(&a, None, Format::Markdown).unwrap();
+    assert!(
+        markdown.contains("## Summary") && markdown.contains("| Rank |"),
+        "{markdown}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&render(&a, None, Format::Json).unwrap()).unwrap();
+    let pair = &json["groups"][0]["pairwise"][0];
+    for key in [
+        "model_a",
+        "model_b",
+        "latency_speedup",
+        "throughput_ratio",
+        "memory_ratio",
+        "shape",
+    ] {
+        assert!(pair.get(key).is_some(), "pairwise JSON lacks {key}: {pair}");
+    }
+    assert_eq!(json["summary"]["records"], 4);
+}
