@@ -116,13 +116,12 @@ pub fn compare_to_baseline(
     }
     let current_keys: std::collections::HashSet<RecordKey> =
         current.iter().map(ResultRow::key).collect();
-    let mut only_baseline = Vec::new();
-    for row in baseline {
-        let key = row.key();
-        if !current_keys.contains(&key) && !only_baseline.contains(&key) {
-            only_baseline.push(key);
-        }
-    }
+    let mut listed = std::collections::HashSet::new();
+    let only_baseline = baseline
+        .iter()
+        .map(ResultRow::key)
+        .filter(|key| !current_keys.contains(key) && listed.insert(key.clone()))
+        .collect();
     Ok(BaselineReport {
         threshold,
         entries,

@@ -26,12 +26,12 @@ pub struct Summary {
 impl Summary {
     /// Summarizes `rows`.
     pub fn new(rows: &[ResultRow]) -> Self {
-        let mut models: Vec<String> = Vec::new();
-        for row in rows {
-            if !models.contains(&row.model_name) {
-                models.push(row.model_name.clone());
-            }
-        }
+        let mut seen = std::collections::HashSet::new();
+        let models = rows
+            .iter()
+            .filter(|row| seen.insert(row.model_name.as_str()))
+            .map(|row| row.model_name.clone())
+            .collect();
         Self {
             records: rows.len(),
             models,

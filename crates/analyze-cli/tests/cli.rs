@@ -1,0 +1,245 @@
+//! Runs the real `analyze-latency` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use report::ResultRow;
+use report::io::ResultsWriter;
+
+fn analyze(args: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_analyze-latency"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn python_csv() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../report/tests/data/python_tool.csv")
+}
+
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("analyze-cli-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A record with raw latencies spread ±3% around `center` ms.
+fn record(name: &str, seq: u64, center: f64, phase: usize) -> ResultRow {
+    let n = 200;
+    let latencies: Vec<f64> = (0..n)
+        .map(|i| center * (0.97 + 0.06 * (((i * 37 + phase) % n) as f64 / n as f64)))
+        .collect();
+    let mean = latencies.iter().sum::<f64>() / n as f64;
+    ResultRow {
+        model_name: name.into(),
+        model_type: "hf_bert".into(),
+        batch_size: 1,
+        sequence_length: seq,
+        num_samples: 1000,
+        mean_latency: mean,
+        median_latency: center,
+        std_latency: 0.5,
+        min_latency: center * 0.97,
+        max_latency: center * 1.03,
+        p95_latency: center,
+        p99_latency: center,
+        tokens_per_second: seq as f64 / (mean / 1e3),
+        samples_per_second: 1.0 / (mean / 1e3),
+        device: Some("cpu".into()),
+        dtype: Some("fp32".into()),
+        latencies_ms: Some(latencies),
+        ..ResultRow::default()
+    }
+}
+
+fn write(path: &Path, rows: Vec<ResultRow>) {
+    let mut writer = ResultsWriter::new(path.with_extension("csv")).unwrap();
+    for row in rows {
+        writer.append(row).unwrap();
+    }
+    assert!(path.exists());
+}
+
+#[test]
+fn analyses_a_python_tool_file() {
+    let out = analyze(&[&python_csv()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for heading in [
+        "Summary",
+        "Performance Rankings (top 5)",
+        "Model Type Comparison",
+        "Efficiency Analysis (top 3)",
+        "Pairwise Comparisons",
+    ] {
+        assert!(text.contains(heading), "missing {heading}:\n{text}");
+    }
+    assert!(text.contains("flex-bert-base"));
+}
+
+#[test]
+fn save_analysis_writes_the_whole_report() {
+    let dir = temp_dir("save");
+    let report = dir.join("analysis_report.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_analyze-latency"))
+        .arg(python_csv())
+        .args(["--save-analysis", "--format", "markdown", "--output-file"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let saved = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(saved, stdout(&out));
+    assert!(saved.contains("## Pairwise Comparisons") && saved.lines().count() > 40);
+}
+
+#[test]
+fn json_format_is_machine_readable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_analyze-latency"))
+        .arg(python_csv())
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["groups"][0]["pairwise"].as_array().unwrap().len(), 6);
+    assert!(json["baseline"].is_null());
+}
+
+#[test]
+fn baseline_gate_exits_1_on_a_regression_and_0_on_noise() {
+    let dir = temp_dir("gate");
+    let base = dir.join("base.json");
+    write(
+        &base,
+        vec![record("a", 128, 10.0, 0), record("b", 128, 20.0, 0)],
+    );
+    let noisy = dir.join("noisy.json");
+    write(
+        &noisy,
+        vec![record("a", 128, 10.02, 11), record("b", 128, 19.97, 5)],
+    );
+    let slow = dir.join("slow.json");
+    write(
+        &slow,
+        vec![record("a", 128, 11.0, 3), record("b", 128, 20.0, 1)],
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_analyze-latency"))
+        .arg(&noisy)
+        .arg("--baseline")
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("0 regression(s)"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_analyze-latency"))
+        .arg(&slow)
+        .arg("--baseline")
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("REGRESSION") && stdout(&out).contains("1 regression(s)"));
+
+    // A 10% slowdown passes a 15% threshold.
+    let out = Command::new(env!("CARGO_BIN_EXE_analyze-latency"))
+        .arg(&slow)
+        .args(["--threshold", "0.15", "--baseline"])
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn plot_writes_svg_charts() {
+    let dir = temp_dir("plot");
+    let results = dir.join("r.json");
+    write(
+        &results,
+        vec![
+            record("a", 128, 10.0, 0),
+            record("a", 512, 30.0, 0),
+            record("b", 128, 12.0, 0),
+            record("b", 512, 33.0, 0),
+        ],
+    );
+    let charts = dir.join("charts");
+    let out = Command::new(env!("CARGO_BIN_EXE_analyze-latency"))
+        .arg(&results)
+        .arg("--plot")
+        .arg(&charts)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut names: Vec<String> = std::fs::read_dir(&charts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "latency_distribution_b1_s128_cpu_fp32.svg",
+            "latency_distribution_b1_s512_cpu_fp32.svg",
+            "latency_vs_sequence_length.svg"
+        ]
+    );
+    for name in names {
+        let svg = std::fs::read_to_string(charts.join(&name)).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("</svg>"), "{name}");
+    }
+}
+
+#[test]
+fn bad_input_is_a_clear_error_with_status_2() {
+    let dir = temp_dir("bad");
+    let txt = dir.join("results.txt");
+    std::fs::write(&txt, "x").unwrap();
+    let out = analyze(&[&txt]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("results.txt: unsupported results format"),
+        "{}",
+        stderr(&out)
+    );
+
+    let bad = dir.join("bad.csv");
+    let text = std::fs::read_to_string(python_csv())
+        .unwrap()
+        .replacen("45.23", "fast", 1);
+    std::fs::write(&bad, text).unwrap();
+    let out = analyze(&[&bad]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("bad.csv: line 2, field 'mean_latency': 'fast' is not a number"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = analyze(&[Path::new("/nonexistent/r.json")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/nonexistent/r.json"));
+}
