@@ -1,5 +1,9 @@
 //! The error type of `model-zoo`.
 
+use std::path::PathBuf;
+
+use crate::checkpoint::NameReport;
+
 /// What can go wrong while choosing a device, or building, loading or running a model.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -15,6 +19,30 @@ pub enum Error {
         /// Why it cannot be used, in words.
         reason: String,
     },
+    /// A model entry or architecture setting that cannot work; the message names the key.
+    #[error("{0}")]
+    Config(String),
+    /// A checkpoint file that cannot be used at all (missing, unreadable, wrong format).
+    #[error("checkpoint {}: {message}", .path.display())]
+    CheckpointFile {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A checkpoint whose tensors do not fit the architecture; lists every offending name.
+    #[error("checkpoint {} does not fit {arch}: {report}", .path.display())]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// The architecture it was loaded into.
+        arch: String,
+        /// Every missing, misshaped and unexpected tensor.
+        report: NameReport,
+    },
+    /// Model inputs of the wrong shape or type.
+    #[error("inputs: {0}")]
+    Inputs(String),
     /// An error raised inside libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

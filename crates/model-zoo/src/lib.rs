@@ -1,26 +1,49 @@
 //! libtorch implementations of the BERT-family encoders that bert-latency times.
 //!
-//! `model-zoo` owns everything that touches libtorch: the device a run uses and its fence
-//! ([`DeviceChoice`], [`synchronize`]), the facts about the linked libtorch ([`LibtorchInfo`]), and
-//! (as the model issues land) the architectures themselves, built from presets and configs and
-//! loading safetensors and TorchScript checkpoints. It is the only crate of the workspace that links
-//! libtorch, through `tch`.
+//! Data flows from a config entry to a runnable model:
+//!
+//! 1. [`ModelEntry`] ([`config`]): the Python tool's keys (`name`, `model_type`, `task_type`,
+//!    `pretrained_model_name`, `pretrained_checkpoint`, `num_labels`, `model_config`). The base
+//!    architecture comes from a built-in preset ([`presets`]) or a local `config.json`; overrides
+//!    are checked key by key.
+//! 2. [`build`] ([`factory`]) makes a [`Model`]: FlexBERT / ModernBERT, MosaicBERT or BERT
+//!    ([`models`]), with seeded random weights or a safetensors checkpoint whose every missing,
+//!    misshaped and unexpected tensor is reported ([`checkpoint`]).
+//! 3. [`Model::forward`] runs padded batches (`input_ids`, `attention_mask`); the model reports its
+//!    parameter count and analytic FLOPs.
+//!
+//! Also here: the device a run uses and its fence ([`DeviceChoice`], [`synchronize`]) and the facts
+//! about the linked libtorch ([`LibtorchInfo`]). This is the only crate that links libtorch.
 //!
 //! ```
-//! use model_zoo::{DeviceChoice, LibtorchInfo};
+//! use model_zoo::{BuildOptions, ModelEntry, build, tch::{Kind, Tensor}};
 //!
-//! let info = LibtorchInfo::detect();
-//! assert!(!info.version.is_empty());
-//! let device = DeviceChoice::Cpu.resolve().unwrap();
-//! assert_eq!(device, tch::Device::Cpu);
+//! let entry: ModelEntry = serde_json::from_value(serde_json::json!({
+//!     "name": "tiny", "model_type": "hf_bert", "task_type": "classification",
+//!     "model_config": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+//!                      "intermediate_size": 64, "vocab_size": 100}
+//! }))?;
+//! let model = build(&entry, &BuildOptions::default())?;
+//! let ids = Tensor::from_slice(&[1i64, 5, 7, 2]).view([1, 4]);
+//! let logits = model.forward(&ids, &ids.ones_like())?;
+//! assert_eq!(logits.size(), [1, 2]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
 
+pub mod checkpoint;
+pub mod config;
 mod device;
 mod error;
+pub mod factory;
+pub mod layers;
+pub mod models;
+pub mod presets;
 mod runtime;
 
+pub use crate::config::{ModelEntry, ModelType, TaskType};
 pub use crate::device::{DeviceChoice, synchronize};
 pub use crate::error::{Error, Result};
+pub use crate::factory::{BuildOptions, Model, build};
 pub use crate::runtime::LibtorchInfo;
 pub use tch;

@@ -1,0 +1,244 @@
+//! The one `match` on the architecture: a [`ModelEntry`] becomes a runnable [`Model`].
+
+use std::panic::AssertUnwindSafe;
+
+use tch::{Device, Kind, Tensor};
+
+use crate::checkpoint::{self, NameReport};
+use crate::config::{Architecture, ModelEntry};
+use crate::error::{Error, Result};
+use crate::layers::params::{CheckpointParams, ParamSource, RandomParams};
+use crate::models::bert::Bert;
+use crate::models::flex_bert::FlexBert;
+use crate::models::mosaic_bert::MosaicBert;
+use crate::models::{Dims, Task};
+
+/// How to build a model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BuildOptions {
+    /// Where the parameters live.
+    pub device: Device,
+    /// Float type: `Kind::Float`, `Kind::Half` or `Kind::BFloat16`.
+    pub kind: Kind,
+    /// Seed of random weights.
+    pub seed: u64,
+    /// Sequence length the RoPE tables are built for up front (they grow on demand).
+    pub max_len: i64,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        Self {
+            device: Device::Cpu,
+            kind: Kind::Float,
+            seed: 0,
+            max_len: 512,
+        }
+    }
+}
+
+enum Arch {
+    Bert(Box<Bert>),
+    Mosaic(Box<MosaicBert>),
+    Flex(Box<FlexBert>),
+}
+
+/// A built model, ready to run.
+pub struct Model {
+    arch: Arch,
+    task: Task,
+    num_parameters: u64,
+    max_positions: Option<i64>,
+    device: Device,
+    warnings: Vec<String>,
+}
+
+/// Builds the model an entry describes, with random weights or its checkpoint.
+///
+/// # Errors
+/// [`Error::Config`] for an invalid entry, [`Error::CheckpointFile`] for an unusable file,
+/// [`Error::Checkpoint`] listing every missing or misshaped tensor.
+pub fn build(entry: &ModelEntry, options: &BuildOptions) -> Result<Model> {
+    let task = entry.task()?;
+    let architecture = entry.architecture()?;
+    if !matches!(options.kind, Kind::Float | Kind::Half | Kind::BFloat16) {
+        return Err(Error::Config(format!(
+            "dtype {:?} is not supported; expected fp32, fp16 or bf16",
+            options.kind
+        )));
+    }
+    match &entry.pretrained_checkpoint {
+        None => {
+            let mut params = RandomParams::new(options.seed, options.device, options.kind);
+            let (arch, max_positions) = construct(&architecture, task, &mut params, options)?;
+            Ok(Model {
+                arch,
+                task,
+                num_parameters: params.count(),
+                max_positions,
+                device: options.device,
+                warnings: Vec::new(),
+            })
+        }
+        Some(path) => {
+            let file = checkpoint::resolve(path)?;
+            let tensors = checkpoint::read(&file)?;
+            let mut params = CheckpointParams::new(tensors, options.device, options.kind);
+            let (arch, max_positions) = construct(&architecture, task, &mut params, options)?;
+            let num_parameters = params.count();
+            let report: NameReport = params.finish();
+            if !report.is_usable() {
+                return Err(Error::Checkpoint {
+                    path: file,
+                    arch: entry.model_type.as_str().to_owned(),
+                    report,
+                });
+            }
+            let warnings = report
+                .unexpected
+                .iter()
+                .map(|(name, shape)| {
+                    format!(
+                        "{}: unused tensor {name} {shape:?} in {}",
+                        entry.name,
+                        file.display()
+                    )
+                })
+                .collect();
+            Ok(Model {
+                arch,
+                task,
+                num_parameters,
+                max_positions,
+                device: options.device,
+                warnings,
+            })
+        }
+    }
+}
+
+fn construct(
+    architecture: &Architecture,
+    task: Task,
+    params: &mut dyn ParamSource,
+    options: &BuildOptions,
+) -> Result<(Arch, Option<i64>)> {
+    Ok(match architecture {
+        Architecture::Bert(c) => (
+            Arch::Bert(Box::new(Bert::new(c, task, params)?)),
+            Some(c.max_position_embeddings),
+        ),
+        Architecture::Mosaic(c) => (
+            Arch::Mosaic(Box::new(MosaicBert::new(c, task, params)?)),
+            None,
+        ),
+        Architecture::Flex(spec) => (
+            Arch::Flex(Box::new(FlexBert::new(
+                spec.clone(),
+                task,
+                params,
+                options.max_len,
+            ))),
+            spec.position,
+        ),
+    })
+}
+
+impl Model {
+    /// Parameters, counting tied weights once.
+    pub fn num_parameters(&self) -> u64 {
+        self.num_parameters
+    }
+
+    /// The task.
+    pub fn task(&self) -> Task {
+        self.task
+    }
+
+    /// Vocabulary, hidden size, layers, heads.
+    pub fn dims(&self) -> Dims {
+        match &self.arch {
+            Arch::Bert(m) => m.dims(),
+            Arch::Mosaic(m) => m.dims(),
+            Arch::Flex(m) => m.dims(),
+        }
+    }
+
+    /// Unused checkpoint tensors, one line each (not errors).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Analytic floating-point operations of one padded forward pass of `batch × seq` tokens:
+    /// every matrix product (2 per multiply-add) and attention's two products; norms, activations
+    /// and softmax are left out.
+    pub fn flops(&self, batch: i64, seq: i64) -> f64 {
+        match &self.arch {
+            Arch::Bert(m) => m.flops(batch, seq),
+            Arch::Mosaic(m) => m.flops(batch, seq),
+            Arch::Flex(m) => m.flops(batch, seq),
+        }
+    }
+
+    /// Runs one forward pass without gradients on right-padded `input_ids` and `attention_mask`
+    /// (`[B, S]`, int64, moved to the model's device if needed). Returns classification logits
+    /// `[B, L]`, MLM logits `[B, S, V]` or the last hidden state `[B, S, H]`.
+    ///
+    /// # Errors
+    /// [`Error::Inputs`] for bad shapes, types or token ids; [`Error::Torch`]-style failures from
+    /// libtorch (e.g. out of memory) as [`Error::Inputs`] with libtorch's message.
+    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+        let size = input_ids.size();
+        if size.len() != 2 || attention_mask.size() != size {
+            return Err(Error::Inputs(format!(
+                "input_ids {size:?} and attention_mask {:?} must both be [batch, sequence]",
+                attention_mask.size()
+            )));
+        }
+        for (name, t) in [("input_ids", input_ids), ("attention_mask", attention_mask)] {
+            if t.kind() != Kind::Int64 {
+                return Err(Error::Inputs(format!(
+                    "{name} must be int64, got {:?}",
+                    t.kind()
+                )));
+            }
+        }
+        if let Some(max) = self.max_positions {
+            if size[1] > max {
+                return Err(Error::Inputs(format!(
+                    "sequence length {} exceeds the model's max_position_embeddings {max}",
+                    size[1]
+                )));
+            }
+        }
+        let vocab = self.dims().vocab;
+        if size.iter().product::<i64>() > 0 {
+            let (low, high) = (
+                input_ids.min().int64_value(&[]),
+                input_ids.max().int64_value(&[]),
+            );
+            if low < 0 || high >= vocab {
+                return Err(Error::Inputs(format!(
+                    "token ids span {low}..={high}, outside the vocabulary 0..{vocab}"
+                )));
+            }
+        }
+        let ids = input_ids.to_device(self.device);
+        let mask = attention_mask.to_device(self.device);
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            tch::no_grad(|| match &self.arch {
+                Arch::Bert(m) => m.forward(&ids, &mask),
+                Arch::Mosaic(m) => m.forward(&ids, &mask),
+                Arch::Flex(m) => m.forward(&ids, &mask),
+            })
+        }))
+        .map_err(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "libtorch failed".to_owned());
+            Error::Inputs(format!("forward pass failed: {message}"))
+        })
+    }
+}

@@ -1,0 +1,44 @@
+//! A dense layer `y = x·Wᵀ + b`, with PyTorch's `[out, in]` weight layout.
+
+use tch::Tensor;
+
+use super::params::{Init, ParamSource};
+
+/// A linear layer.
+#[derive(Debug)]
+pub struct Linear {
+    /// `[out, in]`.
+    pub weight: Tensor,
+    /// `[out]`, if the layer has a bias.
+    pub bias: Option<Tensor>,
+}
+
+impl Linear {
+    /// Takes `{path}.weight` (and `{path}.bias` when `bias`) from `params`.
+    pub fn new(
+        params: &mut dyn ParamSource,
+        path: &str,
+        input: i64,
+        output: i64,
+        bias: bool,
+    ) -> Self {
+        let weight = params.take(
+            &format!("{path}.weight"),
+            &[output, input],
+            Init::Normal(0.02),
+        );
+        let bias = bias.then(|| params.take(&format!("{path}.bias"), &[output], Init::Zeros));
+        Self { weight, bias }
+    }
+
+    /// Applies the layer to the last dimension of `x`.
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        x.linear(&self.weight, self.bias.as_ref())
+    }
+
+    /// Multiply-adds per input row, times 2: the FLOPs of one row.
+    pub fn flops_per_row(&self) -> f64 {
+        let size = self.weight.size();
+        2.0 * (size[0] * size[1]) as f64
+    }
+}

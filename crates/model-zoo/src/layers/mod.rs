@@ -1,0 +1,8 @@
+//! Building blocks shared by the architectures.
+
+pub mod activation;
+pub mod attention;
+pub mod linear;
+pub mod norm;
+pub mod params;
+pub mod rotary;

@@ -1,0 +1,349 @@
+//! MosaicBERT (`model_type: mosaic_bert`): BERT with ALiBi instead of position embeddings, a fused
+//! QKV projection with bias, a gated (GLU) feed-forward block with post-norm, LayerNorm eps 1e-5
+//! (models.md §3).
+//!
+//! Paper: Portes et al., "MosaicBERT" (2023), <https://arxiv.org/abs/2312.17482>. Upstream:
+//! mosaicml/examples `bert/src/bert_layers.py`, and the ModernBERT repository's
+//! `src/bert_layers/mosaic_layers`. Names are its training names
+//! (`bert.encoder.layer.N.attention.self.Wqkv.weight`, ...).
+
+use serde::{Deserialize, Serialize};
+use tch::{Kind, Tensor};
+
+use super::{Dims, Task};
+use crate::error::Result;
+use crate::layers::activation::Activation;
+use crate::layers::attention::{attend, merge_heads, split_qkv};
+use crate::layers::linear::Linear;
+use crate::layers::norm::{Norm, NormKind};
+use crate::layers::params::{Init, ParamSource};
+
+/// The MosaicBERT configuration keys that shape the forward pass. Defaults are MosaicBERT-base:
+/// BERT-base sizes, intermediate 3072, vocabulary 30528 (30522 rounded up to a multiple of 8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MosaicBertConfig {
+    /// Vocabulary size.
+    pub vocab_size: i64,
+    /// Hidden size.
+    pub hidden_size: i64,
+    /// Encoder layers.
+    pub num_hidden_layers: i64,
+    /// Attention heads (ALiBi slopes follow the count).
+    pub num_attention_heads: i64,
+    /// GLU width I: `gated_layers` is `[2I, H]`.
+    pub intermediate_size: i64,
+    /// GLU activation.
+    pub hidden_act: String,
+    /// Token types (all inputs use type 0).
+    pub type_vocab_size: i64,
+    /// LayerNorm epsilon (the repository's norms use 1e-5).
+    pub layer_norm_eps: f64,
+    /// Padding token id.
+    pub pad_token_id: i64,
+    /// ALiBi table size built up front (longer inputs extend it); no effect on results.
+    pub alibi_starting_size: i64,
+    /// Only `layernorm` is supported.
+    pub normalization: String,
+    /// MLM head activation.
+    pub head_pred_act: String,
+    /// Unused by the maths; accepted because BERT configs carry it.
+    pub max_position_embeddings: i64,
+    /// Dropout (no effect at inference).
+    pub hidden_dropout_prob: f64,
+    /// Attention dropout (no effect at inference).
+    pub attention_probs_dropout_prob: f64,
+}
+
+impl Default for MosaicBertConfig {
+    fn default() -> Self {
+        Self {
+            vocab_size: 30528,
+            hidden_size: 768,
+            num_hidden_layers: 12,
+            num_attention_heads: 12,
+            intermediate_size: 3072,
+            hidden_act: "gelu".into(),
+            type_vocab_size: 2,
+            layer_norm_eps: 1e-5,
+            pad_token_id: 0,
+            alibi_starting_size: 512,
+            normalization: "layernorm".into(),
+            head_pred_act: "gelu".into(),
+            max_position_embeddings: 512,
+            hidden_dropout_prob: 0.1,
+            attention_probs_dropout_prob: 0.0,
+        }
+    }
+}
+
+impl MosaicBertConfig {
+    /// Checks combinations that cannot work.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) naming the key.
+    pub fn validate(&self) -> Result<()> {
+        super::flex_bert::check_sizes(
+            self.hidden_size,
+            self.num_attention_heads,
+            self.num_hidden_layers,
+        )?;
+        Activation::parse("hidden_act", &self.hidden_act)?;
+        Activation::parse("head_pred_act", &self.head_pred_act)?;
+        if self.normalization != "layernorm" {
+            return Err(crate::Error::Config(format!(
+                "normalization: '{}' is not supported by mosaic_bert; expected layernorm",
+                self.normalization
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// ALiBi slopes for `heads` heads: `2^(−8(h+1)/n)` for a power of two; otherwise the slopes of the
+/// nearest lower power of two followed by every other slope of twice that power.
+pub fn alibi_slopes(heads: i64) -> Vec<f64> {
+    fn power_of_two(n: i64) -> Vec<f64> {
+        (0..n)
+            .map(|h| 2f64.powf(-8.0 * (h + 1) as f64 / n as f64))
+            .collect()
+    }
+    let lower = 1i64 << (63 - heads.leading_zeros() as i64);
+    if lower == heads {
+        return power_of_two(heads);
+    }
+    let mut slopes = power_of_two(lower);
+    slopes.extend(
+        power_of_two(2 * lower)
+            .into_iter()
+            .step_by(2)
+            .take((heads - lower) as usize),
+    );
+    slopes
+}
+
+struct MosaicLayer {
+    wqkv: Linear,
+    attention_output: Linear,
+    attention_norm: Norm,
+    gated_layers: Linear,
+    wo: Linear,
+    layernorm: Norm,
+}
+
+enum MosaicHead {
+    Classification {
+        pooler: Linear,
+        classifier: Linear,
+    },
+    Mlm {
+        dense: Linear,
+        norm: Norm,
+        bias: Tensor,
+    },
+    Embedding,
+}
+
+/// A built MosaicBERT model.
+pub struct MosaicBert {
+    word_embeddings: Tensor,
+    token_type_embeddings: Tensor,
+    embedding_norm: Norm,
+    layers: Vec<MosaicLayer>,
+    head: MosaicHead,
+    act: Activation,
+    head_act: Activation,
+    slopes: Tensor,
+    intermediate: i64,
+    dims: Dims,
+}
+
+impl MosaicBert {
+    /// Builds the model for `task`, taking every parameter from `params`.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) for an invalid configuration.
+    pub fn new(
+        config: &MosaicBertConfig,
+        task: Task,
+        params: &mut dyn ParamSource,
+    ) -> Result<Self> {
+        config.validate()?;
+        let (h, i) = (config.hidden_size, config.intermediate_size);
+        let norm = NormKind::LayerNorm {
+            eps: config.layer_norm_eps,
+            bias: true,
+        };
+        let word_embeddings = params.take(
+            "bert.embeddings.word_embeddings.weight",
+            &[config.vocab_size, h],
+            Init::Normal(0.02),
+        );
+        let token_type_embeddings = params.take(
+            "bert.embeddings.token_type_embeddings.weight",
+            &[config.type_vocab_size, h],
+            Init::Normal(0.02),
+        );
+        let embedding_norm = Norm::new(params, "bert.embeddings.LayerNorm", h, norm);
+        let layers = (0..config.num_hidden_layers)
+            .map(|l| {
+                let p = format!("bert.encoder.layer.{l}");
+                MosaicLayer {
+                    wqkv: Linear::new(params, &format!("{p}.attention.self.Wqkv"), h, 3 * h, true),
+                    attention_output: Linear::new(
+                        params,
+                        &format!("{p}.attention.output.dense"),
+                        h,
+                        h,
+                        true,
+                    ),
+                    attention_norm: Norm::new(
+                        params,
+                        &format!("{p}.attention.output.LayerNorm"),
+                        h,
+                        norm,
+                    ),
+                    gated_layers: Linear::new(
+                        params,
+                        &format!("{p}.mlp.gated_layers"),
+                        h,
+                        2 * i,
+                        false,
+                    ),
+                    wo: Linear::new(params, &format!("{p}.mlp.wo"), i, h, true),
+                    layernorm: Norm::new(params, &format!("{p}.mlp.layernorm"), h, norm),
+                }
+            })
+            .collect();
+        let head = match task {
+            Task::Classification { num_labels } => MosaicHead::Classification {
+                pooler: Linear::new(params, "bert.pooler.dense", h, h, true),
+                classifier: Linear::new(params, "classifier", h, num_labels, true),
+            },
+            Task::Mlm => {
+                params.allow_unused("cls.predictions.decoder.weight");
+                MosaicHead::Mlm {
+                    dense: Linear::new(params, "cls.predictions.transform.dense", h, h, true),
+                    norm: Norm::new(params, "cls.predictions.transform.LayerNorm", h, norm),
+                    bias: params.take("cls.predictions.bias", &[config.vocab_size], Init::Zeros),
+                }
+            }
+            Task::Embedding => {
+                params.allow_unused("bert.pooler.dense.weight");
+                params.allow_unused("bert.pooler.dense.bias");
+                MosaicHead::Embedding
+            }
+        };
+        let slopes =
+            Tensor::from_slice(&alibi_slopes(config.num_attention_heads)).to_kind(Kind::Float);
+        Ok(Self {
+            slopes: slopes.to_device(word_embeddings.device()),
+            word_embeddings,
+            token_type_embeddings,
+            embedding_norm,
+            layers,
+            head,
+            act: Activation::parse("hidden_act", &config.hidden_act)?,
+            head_act: Activation::parse("head_pred_act", &config.head_pred_act)?,
+            intermediate: i,
+            dims: Dims {
+                vocab: config.vocab_size,
+                hidden: h,
+                layers: config.num_hidden_layers,
+                heads: config.num_attention_heads,
+            },
+        })
+    }
+
+    /// Shape facts.
+    pub fn dims(&self) -> Dims {
+        self.dims
+    }
+
+    /// FLOPs of one forward pass over `batch` sequences of `seq` tokens.
+    pub fn flops(&self, batch: i64, seq: i64) -> f64 {
+        let tokens = (batch * seq) as f64;
+        let per_layer: f64 = self.layers.first().map_or(0.0, |l| {
+            [&l.wqkv, &l.attention_output, &l.gated_layers, &l.wo]
+                .iter()
+                .map(|lin| lin.flops_per_row())
+                .sum()
+        });
+        let attention = 4.0 * (seq * self.dims.hidden) as f64;
+        let head = match &self.head {
+            MosaicHead::Classification { pooler, classifier } => {
+                batch as f64 * (pooler.flops_per_row() + classifier.flops_per_row())
+            }
+            MosaicHead::Mlm { dense, .. } => {
+                tokens * (dense.flops_per_row() + 2.0 * (self.dims.hidden * self.dims.vocab) as f64)
+            }
+            MosaicHead::Embedding => 0.0,
+        };
+        self.dims.layers as f64 * tokens * (per_layer + attention) + head
+    }
+
+    /// Runs the model on right-padded `input_ids` and `attention_mask` (`[B, S]`, int64).
+    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Tensor {
+        let seq = input_ids.size()[1];
+        let device = input_ids.device();
+        let mut x = Tensor::embedding(&self.word_embeddings, input_ids, -1, false, false)
+            + self.token_type_embeddings.get(0);
+        x = self.embedding_norm.forward(&x);
+        let kind = x.kind();
+        // Additive bias [B, heads, S, S]: −slope·|i − j| plus −10000 on padded keys, as upstream.
+        let pos = Tensor::arange(seq, (Kind::Int64, device));
+        let distance = (pos.unsqueeze(1) - pos.unsqueeze(0))
+            .abs()
+            .to_kind(Kind::Float);
+        let alibi = -self.slopes.view([-1, 1, 1]) * distance.unsqueeze(0);
+        let pad: Tensor = (attention_mask.to_kind(Kind::Float) - 1.0) * 10000.0;
+        let bias = (alibi.unsqueeze(0) + pad.unsqueeze(1).unsqueeze(1)).to_kind(kind);
+        for layer in &self.layers {
+            let (q, k, v) = split_qkv(&layer.wqkv.forward(&x), self.dims.heads);
+            let context = merge_heads(&attend(&q, &k, &v, &bias));
+            let attended = layer
+                .attention_norm
+                .forward(&(layer.attention_output.forward(&context) + &x));
+            let gated = layer.gated_layers.forward(&attended);
+            let (first, gate) = (
+                gated.narrow(2, 0, self.intermediate),
+                gated.narrow(2, self.intermediate, self.intermediate),
+            );
+            let mlp = layer.wo.forward(&(self.act.forward(&first) * gate));
+            x = layer.layernorm.forward(&(mlp + &attended));
+        }
+        match &self.head {
+            MosaicHead::Classification { pooler, classifier } => {
+                classifier.forward(&pooler.forward(&x.select(1, 0)).tanh())
+            }
+            MosaicHead::Mlm { dense, norm, bias } => {
+                let h = norm.forward(&self.head_act.forward(&dense.forward(&x)));
+                h.linear(&self.word_embeddings, Some(bias))
+            }
+            MosaicHead::Embedding => x,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alibi_slopes_match_models_md() {
+        // models.md §3 lists 0.7071 for the ninth head: 1/√2.
+        const R: f64 = std::f64::consts::FRAC_1_SQRT_2;
+        let slopes = alibi_slopes(12);
+        let expected = [
+            0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625, R, 0.3536, 0.1768,
+            0.0884,
+        ];
+        for (got, want) in slopes.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-4, "{slopes:?}");
+        }
+        assert_eq!(
+            alibi_slopes(8),
+            (1..=8).map(|h| 2f64.powi(-h)).collect::<Vec<_>>()
+        );
+    }
+}
