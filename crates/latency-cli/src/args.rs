@@ -1,16 +1,22 @@
-//! Command-line flags of `latency-analysis`, with the Python tool's names and defaults.
+//! Command-line flags of `latency-analysis`: the Python tool's, with its names and defaults, then
+//! ours.
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 /// Measure the inference latency of BERT-family encoders on a GPU or CPU.
 ///
-/// Flags keep the names, defaults and meanings of the Python tool `latency_analysis.py`.
+/// Runs every model of the config file at every batch size and sequence length, and writes one
+/// record per combination to the CSV file and a JSON file with the same stem, as soon as it is
+/// measured. Flags keep the names, defaults and meanings of the Python tool `latency_analysis.py`.
+/// Exit status: 0 when every model ran, 1 when some failed (the others still ran), 2 on an error
+/// that stopped the run (bad flags or config).
 #[derive(Debug, Parser)]
-#[command(name = "latency-analysis", version, about, long_about = None)]
+#[command(name = "latency-analysis", version, about, long_about)]
 pub struct Args {
-    /// YAML file with a `models:` list.
+    /// YAML file with a `models:` list; when it does not exist, the built-in default config
+    /// (configs/latency_config.yaml) is used and a notice says so.
     #[arg(long, default_value = "latency_config.yaml", value_name = "PATH")]
     pub config_file: PathBuf,
 
@@ -18,13 +24,13 @@ pub struct Args {
     #[arg(long, default_value = "latency_results.csv", value_name = "PATH")]
     pub output_file: PathBuf,
 
-    /// Sequences per batch.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
-    pub batch_size: u32,
+    /// Sequences per batch; a comma-separated list runs each.
+    #[arg(long, default_value = "8", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: Vec<u32>,
 
-    /// Tokens per sequence (inputs are padded or truncated to exactly this length).
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
-    pub sequence_length: u32,
+    /// Tokens per sequence (inputs fill exactly this length); a comma-separated list runs each.
+    #[arg(long, default_value = "512", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(2..))]
+    pub sequence_length: Vec<u32>,
 
     /// Number of synthetic samples; with batch 8, 1000 samples are 125 batches.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
@@ -42,17 +48,59 @@ pub struct Args {
     #[arg(long, default_value = "auto")]
     pub device: String,
 
+    /// Float type of the weights and activations.
+    #[arg(long, value_enum, default_value_t = Dtype::Fp32)]
+    pub dtype: Dtype,
+
     /// CPU intra-op threads for libtorch (default: libtorch's own choice); recorded with results.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
+
+    /// Seed of the random weights and inputs.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Validate every entry, print parameter counts, FLOPs and weight memory, and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print nothing but errors (and --json output).
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Print the records as JSON on standard output at the end.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--dtype` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Dtype {
+    /// 32-bit float.
+    Fp32,
+    /// 16-bit float.
+    Fp16,
+    /// bfloat16.
+    Bf16,
+}
+
+impl Dtype {
+    /// The name used in results files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fp32 => "fp32",
+            Self::Fp16 => "fp16",
+            Self::Bf16 => "bf16",
+        }
+    }
 }
 
 impl Args {
-    /// The number of batches measured: `--measure-batches`, capped by the batches that
-    /// `--num-samples` make, as in the Python tool.
-    pub fn measured_batches(&self) -> u32 {
-        let available = self.num_samples.div_ceil(self.batch_size);
-        self.measure_batches.min(available)
+    /// The number of batches measured at `batch_size`: `--measure-batches`, capped by the batches
+    /// that `--num-samples` make, as in the Python tool.
+    pub fn measured_batches(&self, batch_size: u32) -> u32 {
+        self.measure_batches
+            .min(self.num_samples.div_ceil(batch_size))
     }
 }
 
@@ -72,19 +120,35 @@ mod tests {
         let args = Args::parse_from(["latency-analysis"]);
         assert_eq!(args.config_file, PathBuf::from("latency_config.yaml"));
         assert_eq!(args.output_file, PathBuf::from("latency_results.csv"));
-        assert_eq!((args.batch_size, args.sequence_length), (8, 512));
+        assert_eq!(
+            (args.batch_size.as_slice(), args.sequence_length.as_slice()),
+            (&[8][..], &[512][..])
+        );
         assert_eq!(
             (args.num_samples, args.warmup_batches, args.measure_batches),
             (1000, 10, 100)
         );
         assert_eq!(args.device, "auto");
-        assert_eq!(args.measured_batches(), 100);
+        assert_eq!(args.measured_batches(8), 100);
     }
 
     #[test]
-    fn measure_batches_is_capped_by_the_samples() {
-        let args = Args::parse_from(["x", "--num-samples", "20", "--batch-size", "8"]);
-        assert_eq!(args.measured_batches(), 3);
+    fn lists_and_caps() {
+        let args = Args::parse_from([
+            "x",
+            "--num-samples",
+            "20",
+            "--batch-size",
+            "1,8",
+            "--sequence-length",
+            "128,512",
+        ]);
+        assert_eq!(args.batch_size, [1, 8]);
+        assert_eq!(args.sequence_length, [128, 512]);
+        assert_eq!(
+            (args.measured_batches(1), args.measured_batches(8)),
+            (20, 3)
+        );
     }
 
     #[test]
@@ -100,5 +164,6 @@ mod tests {
                 "{flag} 0 was accepted"
             );
         }
+        assert!(Args::try_parse_from(["x", "--dtype", "fp8"]).is_err());
     }
 }

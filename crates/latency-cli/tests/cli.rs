@@ -1,10 +1,131 @@
 //! Runs the real `latency-analysis` binary.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_latency-analysis"))
+}
+
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("latency-cli-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Two tiny models, small enough to measure in a second on a CPU.
+const TINY: &str = r#"
+models:
+  - name: "tiny-bert"
+    model_type: "hf_bert"
+    task_type: "classification"
+    num_labels: 2
+    model_config: {hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, vocab_size: 128}
+  - name: "tiny-modernbert"
+    model_type: "modern_bert"
+    task_type: "mlm"
+    model_config: {hidden_size: 32, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 48, vocab_size: 128, local_attention: 8}
+"#;
+
+fn run_with(config: &str, extra: &[&str], test: &str) -> (Output, PathBuf) {
+    let dir = temp_dir(test);
+    let config_path = dir.join("config.yaml");
+    std::fs::write(&config_path, config).unwrap();
+    let csv = dir.join("results.csv");
+    let out = Command::new(binary())
+        .env_remove("LD_LIBRARY_PATH")
+        .arg("--config-file")
+        .arg(&config_path)
+        .arg("--output-file")
+        .arg(&csv)
+        .args([
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+            "--warmup-batches",
+            "2",
+            "--measure-batches",
+            "5",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    (out, csv)
+}
+
+#[test]
+fn measures_tiny_models_at_two_shapes_and_writes_both_files() {
+    let (out, csv) = run_with(
+        TINY,
+        &["--batch-size", "1,2", "--sequence-length", "16"],
+        "tiny",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let python = "model_name,model_type,batch_size,sequence_length,num_samples,mean_latency,median_latency,\
+        std_latency,min_latency,max_latency,p95_latency,p99_latency,tokens_per_second,samples_per_second,\
+        peak_memory_mb,allocated_memory_mb,avg_gpu_power_w,max_gpu_power_w";
+    assert!(header.starts_with(python), "{header}");
+    assert_eq!(lines.count(), 4, "2 models x 2 batch sizes");
+    let rows = report::io::read_results(&csv).unwrap();
+    let json = report::io::read_results(&csv.with_extension("json")).unwrap();
+    assert_eq!(rows.len(), 4);
+    for (row, full) in rows.iter().zip(&json) {
+        assert!(
+            row.mean_latency > 0.0
+                && row.min_latency <= row.median_latency
+                && row.median_latency <= row.max_latency
+        );
+        let expect_tps = (row.batch_size * row.sequence_length) as f64 / (row.mean_latency / 1e3);
+        assert!((row.tokens_per_second - expect_tps).abs() < 1e-6 * expect_tps);
+        assert_eq!(full.latencies_ms.as_ref().unwrap().len(), 5);
+        assert_eq!(
+            (row.device.as_deref(), row.dtype.as_deref(), row.num_threads),
+            (Some("cpu"), Some("fp32"), Some(1))
+        );
+        assert_eq!(row.memory_kind.as_deref(), Some("host"));
+        assert!(row.num_parameters.unwrap() > 0 && row.gflops_per_forward.unwrap() > 0.0);
+    }
+    assert_eq!(rows[0].model_name, "tiny-bert");
+    assert_eq!(rows[3].model_type, "modern_bert");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Latency Analysis Results"));
+}
+
+#[test]
+fn binaries_link_libtorch_cuda() {
+    let cuda_build = option_env!("BERT_LATENCY_LIBTORCH_CUDA") == Some("1");
+    assert!(
+        cuda_build,
+        "this test expects the CUDA libtorch that `cargo xtask bootstrap` installs"
+    );
+    assert_links_libtorch_cuda(&binary());
+    // The release binary sits beside the debug one: target/{debug,release}/latency-analysis.
+    let release = binary()
+        .parent()
+        .and_then(Path::parent)
+        .map(|target| target.join("release").join("latency-analysis"))
+        .unwrap();
+    if release.exists() {
+        assert_links_libtorch_cuda(&release);
+    } else if std::env::var_os("BERT_LATENCY_REQUIRE_RELEASE_BINARY").is_some() {
+        panic!(
+            "{} is missing: build it with `cargo build --release -p latency-cli`",
+            release.display()
+        );
+    } else {
+        eprintln!(
+            "note: {} not built; only the debug binary was checked",
+            release.display()
+        );
+    }
 }
 
 /// The entries of the binary's dynamic section marked NEEDED, read with `readelf -d`.
@@ -35,75 +156,53 @@ fn assert_links_libtorch_cuda(binary: &Path) {
     );
 }
 
-/// libtorch here is the CUDA wheel, so every binary must keep libtorch_cuda.so despite
-/// `--as-needed` (see build-support/libtorch_link.rs).
 #[test]
-fn binaries_link_libtorch_cuda() {
-    let cuda_build = option_env!("BERT_LATENCY_LIBTORCH_CUDA") == Some("1");
-    assert!(
-        cuda_build,
-        "this test expects the CUDA libtorch that `cargo xtask bootstrap` installs"
-    );
-    assert_links_libtorch_cuda(&binary());
-
-    // The release binary sits beside the debug one: target/{debug,release}/latency-analysis.
-    let release = binary()
-        .parent()
-        .and_then(Path::parent)
-        .map(|target| target.join("release").join("latency-analysis"))
-        .unwrap();
-    if release.exists() {
-        assert_links_libtorch_cuda(&release);
-    } else if std::env::var_os("BERT_LATENCY_REQUIRE_RELEASE_BINARY").is_some() {
-        panic!(
-            "{} is missing: build it with `cargo build --release -p latency-cli`",
-            release.display()
-        );
-    } else {
-        eprintln!(
-            "note: {} not built; only the debug binary was checked",
-            release.display()
-        );
+fn config_errors_name_the_entry_and_key_and_nothing_runs() {
+    let cases = [
+        ("models:\n  - name: [x\n", "line 2"),
+        (
+            "models:\n  - name: a\n    model_type: hf_bert\n    colour: red\n",
+            "unknown field `colour`",
+        ),
+        (
+            "models:\n  - name: a\n    model_type: gpt\n",
+            "unknown variant `gpt`",
+        ),
+        (
+            "models:\n  - name: a\n    model_type: hf_bert\n  - name: b\n    model_type: hf_bert\n    model_config: {hiden_size: 3}\n",
+            "entry 2 ('b'): model_config: unknown key 'hiden_size'",
+        ),
+        (
+            "models:\n  - name: a\n    model_type: hf_bert\n    pretrained_checkpoint: /nonexistent/w.safetensors\n",
+            "entry 1 ('a'): pretrained_checkpoint: checkpoint /nonexistent/w.safetensors: does not exist",
+        ),
+        ("models: []\n", "the models list is empty"),
+    ];
+    for (i, (config, want)) in cases.into_iter().enumerate() {
+        let (out, csv) = run_with(config, &[], &format!("bad{i}"));
+        assert_eq!(out.status.code(), Some(2), "{config}: {}", stderr(&out));
+        assert!(stderr(&out).contains(want), "{config}: {}", stderr(&out));
+        assert!(!csv.exists(), "nothing may run on a bad config");
     }
 }
 
 #[test]
-fn runs_libtorch_without_ld_library_path() {
-    let output = Command::new(binary())
-        .env_remove("LD_LIBRARY_PATH")
-        .args([
-            "--device",
-            "cpu",
-            "--batch-size",
-            "1",
-            "--sequence-length",
-            "16",
-        ])
-        .args([
-            "--warmup-batches",
-            "1",
-            "--measure-batches",
-            "3",
-            "--threads",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+fn a_failing_model_is_reported_and_the_others_still_run() {
+    // Sequence 600 exceeds BERT's 512 positions; the ModernBERT entry still runs.
+    let config = TINY.replace(
+        "vocab_size: 128}\n  - name",
+        "vocab_size: 128, max_position_embeddings: 16}\n  - name",
     );
-    assert!(stdout.contains("libtorch 2.11.0"), "{stdout}");
+    let (out, csv) = run_with(&config, &["--sequence-length", "20"], "partial");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stdout.contains("device: cpu; intra-op threads: 1"),
-        "{stdout}"
+        stderr(&out).contains("tiny-bert (batch 8, seq 20): inputs: sequence length 20 exceeds"),
+        "{}",
+        stderr(&out)
     );
-    assert!(
-        stdout.contains("matmul [16, 768] x [768, 768] fp32, 1 warm-up + 3 measured"),
-        "{stdout}"
-    );
+    let rows = report::io::read_results(&csv).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].model_name, "tiny-modernbert");
 }
 
 #[test]
@@ -126,6 +225,39 @@ fn cuda_without_a_gpu_is_a_clear_error() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown device 'tpu'"));
+}
+
+#[test]
+fn dry_run_prints_sizes_and_runs_nothing() {
+    let (out, csv) = run_with(TINY, &["--dry-run", "--sequence-length", "16"], "dry");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("tiny-bert: hf_bert (classification),")
+            && stdout.contains("GFLOP per forward at batch 8 x seq 16"),
+        "{stdout}"
+    );
+    assert!(!csv.exists());
+}
+
+#[test]
+fn missing_config_file_uses_the_builtin_default() {
+    let out = Command::new(binary())
+        .args([
+            "--config-file",
+            "/nonexistent/latency_config.yaml",
+            "--dry-run",
+            "--device",
+            "cpu",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not found: using the built-in default config (3 models)"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for name in ["modernbert-base", "mosaic-bert-base", "bert-base"] {
+        assert!(stdout.contains(&format!("{name}: ")), "{stdout}");
+    }
 }
 
 #[test]

@@ -102,6 +102,17 @@ pub fn reset_peak_rss() -> PeakReset {
     PeakReset::Reset
 }
 
+/// Asks the C allocator to return freed heap memory to the operating system (glibc's
+/// `malloc_trim`; a no-op elsewhere). Without it, memory freed by an earlier model stays resident,
+/// the next baseline starts high, and that model's peak growth reads too low.
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The resident set before the model is built, against which the peak is measured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostMemoryBaseline {
@@ -112,8 +123,10 @@ pub struct HostMemoryBaseline {
 }
 
 impl HostMemoryBaseline {
-    /// Resets the peak resident set (where the kernel allows) and records the resident set.
+    /// Returns freed heap memory to the operating system (see [`trim_heap`]), resets the peak
+    /// resident set (where the kernel allows) and records the resident set.
     pub fn capture() -> Result<Self> {
+        trim_heap();
         let peak_reset = reset_peak_rss();
         let now = process_memory()?;
         Ok(Self {

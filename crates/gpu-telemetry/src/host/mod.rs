@@ -5,6 +5,7 @@ mod memory;
 
 pub use self::memory::{
     HostMemory, HostMemoryBaseline, PeakReset, ProcessMemory, process_memory, reset_peak_rss,
+    trim_heap,
 };
 
 use crate::missing::{Missing, MissingLog};
