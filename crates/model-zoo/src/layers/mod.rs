@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod attention;
+pub mod bert_head;
 pub mod linear;
 pub mod norm;
 pub mod params;

@@ -12,6 +12,7 @@ use super::{Dims, Task};
 use crate::error::{Error, Result};
 use crate::layers::activation::Activation;
 use crate::layers::attention::{additive, attend, key_mask, merge_heads, split_heads};
+use crate::layers::bert_head::BertHead;
 use crate::layers::linear::Linear;
 use crate::layers::norm::{Norm, NormKind};
 use crate::layers::params::{Init, ParamSource};
@@ -106,19 +107,6 @@ struct BertLayer {
     output_norm: Norm,
 }
 
-enum BertHead {
-    Classification {
-        pooler: Linear,
-        classifier: Linear,
-    },
-    Mlm {
-        dense: Linear,
-        norm: Norm,
-        bias: Tensor,
-    },
-    Embedding,
-}
-
 /// A built BERT model.
 pub struct Bert {
     word_embeddings: Tensor,
@@ -197,27 +185,14 @@ impl Bert {
                 }
             })
             .collect();
-        let head = match task {
-            Task::Classification { num_labels } => BertHead::Classification {
-                pooler: Linear::new(params, "bert.pooler.dense", h, h, true),
-                classifier: Linear::new(params, "classifier", h, num_labels, true),
-            },
-            Task::Mlm => {
-                params.allow_unused("cls.predictions.decoder.weight");
-                params.allow_unused("bert.pooler.dense.weight");
-                params.allow_unused("bert.pooler.dense.bias");
-                BertHead::Mlm {
-                    dense: Linear::new(params, "cls.predictions.transform.dense", h, h, true),
-                    norm: Norm::new(params, "cls.predictions.transform.LayerNorm", h, norm),
-                    bias: params.take("cls.predictions.bias", &[config.vocab_size], Init::Zeros),
-                }
-            }
-            Task::Embedding => {
-                params.allow_unused("bert.pooler.dense.weight");
-                params.allow_unused("bert.pooler.dense.bias");
-                BertHead::Embedding
-            }
-        };
+        let head = BertHead::new(
+            params,
+            task,
+            h,
+            config.vocab_size,
+            norm,
+            Activation::parse("hidden_act", &config.hidden_act)?,
+        );
         Ok(Self {
             word_embeddings,
             position_embeddings,
@@ -258,15 +233,9 @@ impl Bert {
             .sum()
         });
         let attention = 4.0 * (seq * self.dims.hidden) as f64; // QKᵀ and AV per query token
-        let head = match &self.head {
-            BertHead::Classification { pooler, classifier } => {
-                batch as f64 * (pooler.flops_per_row() + classifier.flops_per_row())
-            }
-            BertHead::Mlm { dense, .. } => {
-                tokens * (dense.flops_per_row() + 2.0 * (self.dims.hidden * self.dims.vocab) as f64)
-            }
-            BertHead::Embedding => 0.0,
-        };
+        let head = self
+            .head
+            .flops(batch, seq, self.dims.hidden, self.dims.vocab);
         self.dims.layers as f64 * tokens * (per_layer + attention) + head
     }
 
@@ -292,16 +261,6 @@ impl Bert {
                 .output_norm
                 .forward(&(layer.output.forward(&inner) + &attended));
         }
-        match &self.head {
-            BertHead::Classification { pooler, classifier } => {
-                let pooled = pooler.forward(&x.select(1, 0)).tanh();
-                classifier.forward(&pooled)
-            }
-            BertHead::Mlm { dense, norm, bias } => {
-                let h = norm.forward(&self.act.forward(&dense.forward(&x)));
-                h.linear(&self.word_embeddings, Some(bias))
-            }
-            BertHead::Embedding => x,
-        }
+        self.head.forward(&x, &self.word_embeddings)
     }
 }

@@ -14,6 +14,7 @@ use super::{Dims, Task};
 use crate::error::Result;
 use crate::layers::activation::Activation;
 use crate::layers::attention::{attend, merge_heads, split_qkv};
+use crate::layers::bert_head::BertHead;
 use crate::layers::linear::Linear;
 use crate::layers::norm::{Norm, NormKind};
 use crate::layers::params::{Init, ParamSource};
@@ -131,28 +132,14 @@ struct MosaicLayer {
     layernorm: Norm,
 }
 
-enum MosaicHead {
-    Classification {
-        pooler: Linear,
-        classifier: Linear,
-    },
-    Mlm {
-        dense: Linear,
-        norm: Norm,
-        bias: Tensor,
-    },
-    Embedding,
-}
-
 /// A built MosaicBERT model.
 pub struct MosaicBert {
     word_embeddings: Tensor,
     token_type_embeddings: Tensor,
     embedding_norm: Norm,
     layers: Vec<MosaicLayer>,
-    head: MosaicHead,
+    head: BertHead,
     act: Activation,
-    head_act: Activation,
     slopes: Tensor,
     intermediate: i64,
     dims: Dims,
@@ -215,25 +202,14 @@ impl MosaicBert {
                 }
             })
             .collect();
-        let head = match task {
-            Task::Classification { num_labels } => MosaicHead::Classification {
-                pooler: Linear::new(params, "bert.pooler.dense", h, h, true),
-                classifier: Linear::new(params, "classifier", h, num_labels, true),
-            },
-            Task::Mlm => {
-                params.allow_unused("cls.predictions.decoder.weight");
-                MosaicHead::Mlm {
-                    dense: Linear::new(params, "cls.predictions.transform.dense", h, h, true),
-                    norm: Norm::new(params, "cls.predictions.transform.LayerNorm", h, norm),
-                    bias: params.take("cls.predictions.bias", &[config.vocab_size], Init::Zeros),
-                }
-            }
-            Task::Embedding => {
-                params.allow_unused("bert.pooler.dense.weight");
-                params.allow_unused("bert.pooler.dense.bias");
-                MosaicHead::Embedding
-            }
-        };
+        let head = BertHead::new(
+            params,
+            task,
+            h,
+            config.vocab_size,
+            norm,
+            Activation::parse("head_pred_act", &config.head_pred_act)?,
+        );
         let slopes =
             Tensor::from_slice(&alibi_slopes(config.num_attention_heads)).to_kind(Kind::Float);
         Ok(Self {
@@ -244,7 +220,6 @@ impl MosaicBert {
             layers,
             head,
             act: Activation::parse("hidden_act", &config.hidden_act)?,
-            head_act: Activation::parse("head_pred_act", &config.head_pred_act)?,
             intermediate: i,
             dims: Dims {
                 vocab: config.vocab_size,
@@ -270,15 +245,9 @@ impl MosaicBert {
                 .sum()
         });
         let attention = 4.0 * (seq * self.dims.hidden) as f64;
-        let head = match &self.head {
-            MosaicHead::Classification { pooler, classifier } => {
-                batch as f64 * (pooler.flops_per_row() + classifier.flops_per_row())
-            }
-            MosaicHead::Mlm { dense, .. } => {
-                tokens * (dense.flops_per_row() + 2.0 * (self.dims.hidden * self.dims.vocab) as f64)
-            }
-            MosaicHead::Embedding => 0.0,
-        };
+        let head = self
+            .head
+            .flops(batch, seq, self.dims.hidden, self.dims.vocab);
         self.dims.layers as f64 * tokens * (per_layer + attention) + head
     }
 
@@ -312,16 +281,7 @@ impl MosaicBert {
             let mlp = layer.wo.forward(&(self.act.forward(&first) * gate));
             x = layer.layernorm.forward(&(mlp + &attended));
         }
-        match &self.head {
-            MosaicHead::Classification { pooler, classifier } => {
-                classifier.forward(&pooler.forward(&x.select(1, 0)).tanh())
-            }
-            MosaicHead::Mlm { dense, norm, bias } => {
-                let h = norm.forward(&self.head_act.forward(&dense.forward(&x)));
-                h.linear(&self.word_embeddings, Some(bias))
-            }
-            MosaicHead::Embedding => x,
-        }
+        self.head.forward(&x, &self.word_embeddings)
     }
 }
 
