@@ -11,7 +11,8 @@ use clap::{Parser, ValueEnum};
 /// record per combination to the CSV file and a JSON file with the same stem, as soon as it is
 /// measured. Flags keep the names, defaults and meanings of the Python tool `latency_analysis.py`.
 /// Exit status: 0 when every model ran, 1 when some failed (the others still ran), 2 on an error
-/// that stopped the run (bad flags or config).
+/// that stopped the run (bad flags or config), 130 after Ctrl-C, which stops at the next batch and
+/// keeps every record finished so far.
 #[derive(Debug, Parser)]
 #[command(name = "latency-analysis", version, about, long_about)]
 pub struct Args {

@@ -2,7 +2,8 @@
 //!
 //! Glue only: `args` parses the flags, `config` reads and checks the YAML, `run` builds and times
 //! each model with the libraries (`model-zoo`, `timing-core`, `gpu-telemetry`, `report`), and
-//! `output` prints. Exit status 0 when every model ran, 1 when some failed, 2 on an error.
+//! `output` prints. Exit status 0 when every model ran, 1 when some failed, 2 on an error, 130
+//! after Ctrl-C (the records measured so far are saved).
 
 mod args;
 mod config;
@@ -57,6 +58,8 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
     if args.dry_run {
         return dry_run(args, &entries, device, out);
     }
+    ctrlc::set_handler(|| run::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst))
+        .context("installing the Ctrl-C handler")?;
     let outcome = run::run(args, &entries, device, out)?;
     out.table(&outcome.records);
     if args.json {
@@ -67,6 +70,14 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
             "results written to {} and its .json",
             args.output_file.display()
         ));
+    }
+    if outcome.interrupted {
+        eprintln!(
+            "interrupted: {} record(s) saved in {}",
+            outcome.records.len(),
+            args.output_file.display()
+        );
+        return Ok(ExitCode::from(130));
     }
     if outcome.failures.is_empty() {
         return Ok(ExitCode::SUCCESS);

@@ -1,5 +1,6 @@
 //! The run: every model at every shape, measured and written one record at a time.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -14,12 +15,29 @@ use timing_core::{Harness, HarnessConfig, StopRule, Warmup};
 use crate::args::Args;
 use crate::output::Output;
 
+/// Set by the Ctrl-C handler; the run stops at the next batch, keeping every finished record.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// The error a measurement stops with when Ctrl-C was pressed.
+#[derive(Debug)]
+struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted by Ctrl-C")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 /// What a run produced.
 pub struct Outcome {
     /// Every record written.
     pub records: Vec<ResultRow>,
     /// Models (or shapes) that failed: name and cause.
     pub failures: Vec<(String, String)>,
+    /// Whether Ctrl-C stopped the run early.
+    pub interrupted: bool,
 }
 
 /// Facts recorded with every record.
@@ -58,6 +76,9 @@ pub fn run(args: &Args, entries: &[ModelEntry], device: Device, out: &Output) ->
     let mut failures = Vec::new();
     let max_len = args.sequence_length.iter().copied().max().unwrap_or(512);
     for entry in entries {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            break;
+        }
         let baseline = HostMemoryBaseline::capture().ok();
         let options = BuildOptions {
             device,
@@ -79,6 +100,9 @@ pub fn run(args: &Args, entries: &[ModelEntry], device: Device, out: &Output) ->
         }
         for &batch in &args.batch_size {
             for &seq in &args.sequence_length {
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    break;
+                }
                 let label = format!("{} (batch {batch}, seq {seq})", entry.name);
                 match measure(args, entry, &model, device, batch, seq, out).and_then(|m| {
                     record(
@@ -99,6 +123,7 @@ pub fn run(args: &Args, entries: &[ModelEntry], device: Device, out: &Output) ->
                             .append(row)
                             .with_context(|| format!("writing {}", writer.csv_path().display()))?;
                     }
+                    Err(err) if err.is::<Interrupted>() => break,
                     Err(err) => {
                         out.failure(&label, &format!("{err:#}"));
                         failures.push((label, format!("{err:#}")));
@@ -110,6 +135,7 @@ pub fn run(args: &Args, entries: &[ModelEntry], device: Device, out: &Output) ->
     Ok(Outcome {
         records: writer.rows().to_vec(),
         failures,
+        interrupted: INTERRUPTED.load(Ordering::SeqCst),
     })
 }
 
@@ -151,7 +177,15 @@ fn measure(
     let measurement = Harness::new(config)?
         .with_fence(|| model_zoo::synchronize(device))
         .with_progress(|p| out.progress(&entry.name, p))
-        .try_run(|| model.forward(&ids, &mask).map(drop))?;
+        .try_run(|| {
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                return Err(anyhow::Error::new(Interrupted));
+            }
+            model
+                .forward(&ids, &mask)
+                .map(drop)
+                .map_err(anyhow::Error::from)
+        })?;
     Ok(Measured {
         samples_ms: measurement.samples_ms(),
         warmup_ms: measurement.warmup_ms(),

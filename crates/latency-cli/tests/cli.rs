@@ -277,3 +277,71 @@ fn help_lists_every_python_flag() {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
 }
+
+#[test]
+fn ctrl_c_after_the_first_model_keeps_its_record() {
+    // The second model is slow enough to be interrupted while it is measured.
+    let config = r#"
+models:
+  - name: "quick"
+    model_type: "hf_bert"
+    model_config: {hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 4, intermediate_size: 64, vocab_size: 128}
+  - name: "slow"
+    model_type: "hf_bert"
+    model_config: {hidden_size: 256, num_hidden_layers: 8, num_attention_heads: 4, intermediate_size: 1024, vocab_size: 128}
+"#;
+    let dir = temp_dir("interrupt");
+    std::fs::write(dir.join("config.yaml"), config).unwrap();
+    let csv = dir.join("results.csv");
+    let child = Command::new(binary())
+        .arg("--config-file")
+        .arg(dir.join("config.yaml"))
+        .arg("--output-file")
+        .arg(&csv)
+        .args([
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+            "--warmup-batches",
+            "1",
+            "--measure-batches",
+            "1000",
+            "--num-samples",
+            "100000",
+        ])
+        .args(["--batch-size", "1", "--sequence-length", "64"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !csv.exists() {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the first record never arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted: 1 record(s) saved"),
+        "{}",
+        stderr(&out)
+    );
+    let rows = report::io::read_results(&csv).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].model_name, "quick");
+    assert_eq!(
+        report::io::read_results(&csv.with_extension("json"))
+            .unwrap()
+            .len(),
+        1
+    );
+}
