@@ -250,11 +250,9 @@ fn flex_base(family: &str, mut base: Map<String, Value>) -> Option<Result<FlexBe
         base.get(key).and_then(Value::as_f64).unwrap_or(default)
     };
     match family {
-        "bert" | "mosaic_bert" | "flex_bert" => {
+        "flex_bert" => return Some(lenient(base)),
+        "bert" | "mosaic_bert" => {
             round_vocab(&mut base);
-            if family == "flex_bert" {
-                return Some(lenient(base));
-            }
             config.vocab_size = int(&base, "vocab_size", config.vocab_size);
             config.max_position_embeddings = int(
                 &base,

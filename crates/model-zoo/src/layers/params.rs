@@ -31,22 +31,48 @@ pub trait ParamSource {
     fn count(&self) -> u64;
 }
 
-/// Random parameters, reproducible for a seed (libtorch's generator is seeded when this is made).
+/// Random parameters, reproducible for a seed. The generator is this source's own (not
+/// libtorch's global one), so models built at the same time on other threads cannot disturb it.
 pub struct RandomParams {
     device: Device,
     kind: Kind,
     count: u64,
+    state: u64,
 }
 
 impl RandomParams {
     /// A source whose tensors live on `device` with float type `kind`, seeded with `seed`.
     pub fn new(seed: u64, device: Device, kind: Kind) -> Self {
-        tch::manual_seed(seed as i64);
         Self {
             device,
             kind,
             count: 0,
+            state: seed,
         }
+    }
+
+    /// The next 64 random bits (splitmix64).
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// `n` standard normal values (Box-Muller on two uniforms of 53 random bits each).
+    fn normals(&mut self, n: usize) -> Vec<f32> {
+        let mut out = Vec::with_capacity(n + 1);
+        while out.len() < n {
+            let u1 = ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+            let u2 = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            let radius = (-2.0 * u1.ln()).sqrt();
+            let angle = std::f64::consts::TAU * u2;
+            out.push((radius * angle.cos()) as f32);
+            out.push((radius * angle.sin()) as f32);
+        }
+        out.truncate(n);
+        out
     }
 }
 
@@ -55,7 +81,10 @@ impl ParamSource for RandomParams {
         self.count += shape.iter().product::<i64>() as u64;
         let options = (Kind::Float, Device::Cpu);
         let t = match init {
-            Init::Normal(std) => Tensor::randn(shape, options) * std,
+            Init::Normal(std) => {
+                let n = shape.iter().product::<i64>() as usize;
+                Tensor::from_slice(&self.normals(n)).view(shape) * std
+            }
             Init::Ones => Tensor::ones(shape, options),
             Init::Zeros => Tensor::zeros(shape, options),
         };

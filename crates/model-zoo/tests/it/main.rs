@@ -1,0 +1,28 @@
+//! Integration tests of model-zoo, in one binary (each extra binary costs a libtorch link).
+
+/// Checkpoint loading: name reports, aliases, bad files.
+mod checkpoint;
+/// Outputs against reference outputs of transformers and the plain-PyTorch references.
+mod parity;
+/// Built-in presets against published parameter counts.
+mod presets;
+
+use std::path::PathBuf;
+
+/// A file under `tests/data`.
+pub fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// A fresh temporary folder, unique to each call (tests run in parallel).
+pub fn temp_dir(test: &str) -> PathBuf {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir =
+        std::env::temp_dir().join(format!("model-zoo-it-{test}-{}-{call}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

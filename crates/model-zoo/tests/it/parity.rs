@@ -1,0 +1,170 @@
+use std::path::PathBuf;
+use std::process::Command;
+
+use model_zoo::tch::{Kind, Tensor};
+
+use crate::checkpoint::config_dir;
+use crate::{data, temp_dir};
+
+/// Max absolute difference allowed at real tokens, fp32 (issue: 1e-5).
+const ATOL: f64 = 1e-5;
+
+/// The `forward` example, which `cargo test` builds beside the test binaries.
+fn forward_example() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("examples")
+        .join("forward");
+    assert!(
+        path.exists(),
+        "{} is missing; run the tests with `cargo test`",
+        path.display()
+    );
+    path
+}
+
+fn tensor(file: &std::path::Path, name: &str) -> Tensor {
+    Tensor::read_safetensors(file)
+        .unwrap()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, t)| t)
+        .unwrap()
+}
+
+/// Runs the forward example on fixture `case` and returns the max |ours − reference| over real
+/// tokens.
+fn max_diff(case: &str) -> f64 {
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data(&format!("{case}.json"))).unwrap())
+            .unwrap();
+    let task = meta["task_type"].as_str().unwrap();
+    let mut model_config = serde_json::json!({});
+    if meta["model_type"] == "flex_bert" && meta["config"].get("padding").is_none() {
+        // The plain-PyTorch reference runs the padded layout.
+        model_config["padding"] = "padded".into();
+    }
+    let out = temp_dir(&format!("parity-{case}")).join("out.safetensors");
+    let io = data(&format!("{case}.io.safetensors"));
+    let output = Command::new(forward_example())
+        .arg("--model-type")
+        .arg(meta["model_type"].as_str().unwrap())
+        .args([
+            "--task-type",
+            task,
+            "--num-labels",
+            &meta["num_labels"].as_i64().unwrap_or(2).to_string(),
+        ])
+        .arg("--pretrained-model-name")
+        .arg(config_dir(case))
+        .args(["--model-config", &model_config.to_string()])
+        .arg("--checkpoint")
+        .arg(data(&format!("{case}.safetensors")))
+        .arg("--inputs")
+        .arg(&io)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{case}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ours = tensor(&out, "logits");
+    let reference = tensor(&io, "logits");
+    assert_eq!(ours.size(), reference.size(), "{case}");
+    let diff = (&ours - &reference).abs();
+    let diff = if task == "classification" {
+        diff
+    } else {
+        // Only real tokens: padding rows are unspecified in every reference.
+        let mask = tensor(&io, "attention_mask")
+            .to_kind(Kind::Float)
+            .unsqueeze(-1);
+        diff * mask
+    };
+    diff.max().double_value(&[])
+}
+
+fn check(cases: &[&str]) {
+    let failures: Vec<String> = cases
+        .iter()
+        .map(|case| (case, max_diff(case)))
+        .inspect(|(case, diff)| eprintln!("{case}: max |ours - reference| = {diff:.3e}"))
+        .filter(|(_, diff)| diff.is_nan() || *diff > ATOL)
+        .map(|(case, diff)| format!("{case}: max |diff| {diff:.3e}"))
+        .collect();
+    assert!(failures.is_empty(), "outside {ATOL:e}: {failures:?}");
+}
+
+#[test]
+fn modern_bert_matches_transformers() {
+    check(&[
+        "modernbert_mlm",
+        "modernbert_cls_cls",
+        "modernbert_cls_mean",
+        "modernbert_embed",
+    ]);
+}
+
+#[test]
+fn hf_bert_matches_transformers() {
+    check(&["bert_mlm", "bert_cls", "bert_embed"]);
+}
+
+#[test]
+fn mosaic_bert_matches_the_pytorch_reference() {
+    check(&["mosaic_mlm", "mosaic_cls", "mosaic_embed"]);
+}
+
+#[test]
+fn flex_bert_variants_match_the_pytorch_reference() {
+    check(&[
+        "flex_base_mlm",
+        "flex_rope_glu_cls_mean",
+        "flex_parallel_cls_cls",
+        "flex_embed_partial_rope",
+    ]);
+}
+
+#[test]
+fn forward_example_rejects_bad_inputs() {
+    let dir = temp_dir("bad-inputs");
+    let bad = dir.join("in.safetensors");
+    let ids = Tensor::from_slice(&[1.0f32, 2.0]).view([1, 2]);
+    Tensor::write_safetensors(&[("input_ids", &ids), ("attention_mask", &ids)], &bad).unwrap();
+    for (inputs, want) in [
+        (bad.clone(), "'input_ids' must be int64 [B, S]"),
+        (dir.join("none.safetensors"), "no such file"),
+    ] {
+        let output = Command::new(forward_example())
+            .args([
+                "--model-type",
+                "hf_bert",
+                "--task-type",
+                "classification",
+                "--num-labels",
+                "3",
+            ])
+            .arg("--pretrained-model-name")
+            .arg(config_dir("bert_cls"))
+            .arg("--checkpoint")
+            .arg(data("bert_cls.safetensors"))
+            .arg("--inputs")
+            .arg(&inputs)
+            .arg("--output")
+            .arg(dir.join("out.safetensors"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(want),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
