@@ -135,3 +135,17 @@ fn bad_inputs_are_errors_not_panics() {
         "{err}"
     );
 }
+
+/// The analytic FLOP count of BERT-base at batch 1 x 128, computed by hand: per token and layer,
+/// 2·(4·768² + 2·768·3072) for the projections and 4·128·768 for attention's two products; 12
+/// layers and 128 tokens; then the pooler (2·768²) and classifier (2·768·2) once.
+#[test]
+fn bert_base_flops_match_the_hand_count() {
+    let entry: ModelEntry =
+        serde_json::from_value(serde_json::json!({"name": "x", "model_type": "hf_bert"})).unwrap();
+    let model = build(&entry, &BuildOptions::default()).unwrap();
+    let per_token_layer = 2 * (4 * 768 * 768 + 2 * 768 * 3072) + 4 * 128 * 768;
+    let expected = 12 * 128 * per_token_layer + 2 * 768 * 768 + 2 * 768 * 2;
+    assert_eq!(expected, 22_348_434_432u64);
+    assert_eq!(model.flops(1, 128), expected as f64);
+}
