@@ -57,6 +57,21 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
 
+    /// Measure for at least this many seconds (and at least --measure-batches batches). With
+    /// --target-ci, the least time before the target may stop the run.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub min_time: Option<f64>,
+
+    /// Adaptive stopping: the most seconds to measure while the target is not met (default 60).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, requires = "target_ci")]
+    pub max_time: Option<f64>,
+
+    /// Adaptive stopping: measure until the 95% interval of the median is narrower than this
+    /// fraction of it (e.g. 0.02), after at least --measure-batches batches and --min-time, or
+    /// until --max-time; whether the target was met is reported.
+    #[arg(long, value_name = "WIDTH", value_parser = parse_fraction)]
+    pub target_ci: Option<f64>,
+
     /// Seed of the random weights and inputs.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -93,6 +108,22 @@ impl Dtype {
             Self::Fp16 => "fp16",
             Self::Bf16 => "bf16",
         }
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("'{text}' is not a number of seconds >= 0")),
+    }
+}
+
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
+        _ => Err(format!(
+            "'{text}' is not a fraction between 0 and 1, e.g. 0.02"
+        )),
     }
 }
 
@@ -166,5 +197,12 @@ mod tests {
             );
         }
         assert!(Args::try_parse_from(["x", "--dtype", "fp8"]).is_err());
+        assert!(Args::try_parse_from(["x", "--target-ci", "1.5"]).is_err());
+        assert!(Args::try_parse_from(["x", "--min-time", "-1"]).is_err());
+        assert!(
+            Args::try_parse_from(["x", "--max-time", "5"]).is_err(),
+            "--max-time needs --target-ci"
+        );
+        assert!(Args::try_parse_from(["x", "--max-time", "5", "--target-ci", "0.02"]).is_ok());
     }
 }

@@ -10,7 +10,7 @@ use model_zoo::{BuildOptions, LibtorchInfo, Model, ModelEntry, build};
 use report::ResultRow;
 use report::io::ResultsWriter;
 use timing_core::stats::{Samples, Summary, SummaryConfig};
-use timing_core::{Harness, HarnessConfig, StopRule, Warmup};
+use timing_core::{Adaptive, Harness, HarnessConfig, Statistic, StopRule, Warmup};
 
 use crate::args::Args;
 use crate::output::Output;
@@ -144,6 +144,28 @@ struct Measured {
     warmup_ms: Vec<f64>,
 }
 
+/// The stop rule the flags ask for: a fixed count (the Python tool's), a time budget
+/// (`--min-time`), or adaptive stopping on the median's interval (`--target-ci`).
+fn stop_rule(args: &Args, batch: u32) -> StopRule {
+    let count = args.measured_batches(batch) as usize;
+    let seconds = |s: Option<f64>, default: f64| Duration::from_secs_f64(s.unwrap_or(default));
+    match (args.target_ci, args.min_time) {
+        (Some(width), _) => StopRule::Adaptive(Adaptive {
+            statistic: Statistic::Median,
+            target_width: width,
+            min_samples: count,
+            min_time: seconds(args.min_time, 0.0),
+            max_time: seconds(args.max_time, 60.0),
+            ..Adaptive::default()
+        }),
+        (None, Some(min_time)) => StopRule::Time {
+            budget: Duration::from_secs_f64(min_time),
+            min_samples: count,
+        },
+        (None, None) => StopRule::Count(count),
+    }
+}
+
 /// Random token ids (seeded, within the vocabulary, every position real) for one shape.
 fn inputs(seed: u64, vocab: i64, batch: u32, seq: u32, device: Device) -> (Tensor, Tensor) {
     model_zoo::tch::manual_seed(seed as i64);
@@ -171,7 +193,7 @@ fn measure(
             max_time: Duration::from_secs(3600),
             steady_state: None,
         },
-        stop: StopRule::Count(args.measured_batches(batch) as usize),
+        stop: stop_rule(args, batch),
         ..HarnessConfig::default()
     };
     let measurement = Harness::new(config)?
@@ -186,6 +208,14 @@ fn measure(
                 .map(drop)
                 .map_err(anyhow::Error::from)
         })?;
+    if measurement.target_met() == Some(false) {
+        out.warning(&format!(
+            "{} (batch {batch}, seq {seq}): the median's interval did not narrow to the --target-ci width \
+             before --max-time ({} batches measured); raise --max-time or accept a wider interval",
+            entry.name,
+            measurement.samples.len()
+        ));
+    }
     Ok(Measured {
         samples_ms: measurement.samples_ms(),
         warmup_ms: measurement.warmup_ms(),

@@ -345,3 +345,50 @@ models:
         1
     );
 }
+
+#[test]
+fn adaptive_stopping_and_time_budget_change_the_sample_count() {
+    // A time budget of 0.5 s takes far more than the 5 batches --measure-batches asks for.
+    let (out, csv) = run_with(
+        TINY,
+        &[
+            "--batch-size",
+            "1",
+            "--sequence-length",
+            "16",
+            "--min-time",
+            "0.5",
+        ],
+        "budget",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = report::io::read_results(&csv.with_extension("json")).unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r.latencies_ms.as_ref().unwrap().len() > 5),
+        "{:?}",
+        rows.iter().map(|r| r.measure_batches).collect::<Vec<_>>()
+    );
+    // An impossible target within 0.3 s: it stops at --max-time and says the target was missed.
+    let (out, csv) = run_with(
+        TINY,
+        &[
+            "--batch-size",
+            "1",
+            "--sequence-length",
+            "16",
+            "--target-ci",
+            "0.000001",
+            "--max-time",
+            "0.3",
+        ],
+        "adaptive",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("did not narrow to the --target-ci width"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(report::io::read_results(&csv).unwrap().len(), 2);
+}
