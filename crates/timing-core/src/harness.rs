@@ -97,6 +97,7 @@ pub struct Harness<'a> {
     clock: Box<dyn Clock + 'a>,
     fence: Box<dyn FnMut() + 'a>,
     progress: Option<Box<dyn FnMut(Progress) + 'a>>,
+    phase_start: Option<Box<dyn FnMut(Phase) + 'a>>,
 }
 
 impl<'a> Harness<'a> {
@@ -111,6 +112,7 @@ impl<'a> Harness<'a> {
             clock: Box::new(WallClock::new()),
             fence: Box::new(|| {}),
             progress: None,
+            phase_start: None,
         })
     }
 
@@ -130,6 +132,19 @@ impl<'a> Harness<'a> {
     pub fn with_progress(mut self, progress: impl FnMut(Progress) + 'a) -> Self {
         self.progress = Some(Box::new(progress));
         self
+    }
+
+    /// Sets a callback run at the start of each phase, before its first sample and outside any
+    /// timed region (e.g. to start a power sampler for the measured phase only).
+    pub fn with_phase_start(mut self, hook: impl FnMut(Phase) + 'a) -> Self {
+        self.phase_start = Some(Box::new(hook));
+        self
+    }
+
+    fn start_phase(&mut self, phase: Phase) {
+        if let Some(hook) = self.phase_start.as_mut() {
+            hook(phase);
+        }
     }
 
     /// Warms up and measures `routine`.
@@ -195,6 +210,7 @@ impl<'a> Harness<'a> {
         routine: &mut impl FnMut() -> Result<(), E>,
     ) -> Result<(Vec<Duration>, Option<bool>, Duration), E> {
         let warmup = self.config.warmup.clone();
+        self.start_phase(Phase::Warmup);
         let start = self.clock.now();
         let mut timings = Vec::new();
         let mut steady = false;
@@ -220,6 +236,7 @@ impl<'a> Harness<'a> {
     ) -> Result<(Vec<Duration>, StopReason, Option<f64>, Duration), E> {
         let stop = self.config.stop.clone();
         let max_samples = self.config.max_samples;
+        self.start_phase(Phase::Measure);
         let start = self.clock.now();
         let mut samples = Vec::new();
         let mut final_width = None;

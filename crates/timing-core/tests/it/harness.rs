@@ -236,7 +236,7 @@ fn batched_mode_reports_the_mean_per_call() {
 }
 
 #[test]
-fn progress_reports_every_sample_of_each_phase() {
+fn progress_reports_every_sample_and_phase_start() {
     let clock = FakeClock::default();
     let seen = RefCell::new(Vec::new());
     let config = HarnessConfig {
@@ -248,11 +248,15 @@ fn progress_reports_every_sample_of_each_phase() {
         .unwrap()
         .with_clock(&clock)
         .with_progress(|p: Progress| seen.borrow_mut().push((p.phase, p.iterations, p.elapsed)))
+        .with_phase_start(|phase| seen.borrow_mut().push((phase, 0, clock.now())))
         .run(|| clock.advance(ms(2)));
     let seen = seen.into_inner();
+    // Phase starts come as (phase, 0, clock time), before the phase's first sample.
     let expected = vec![
+        (Phase::Warmup, 0, ms(0)),
         (Phase::Warmup, 1, ms(2)),
         (Phase::Warmup, 2, ms(4)),
+        (Phase::Measure, 0, ms(4)),
         (Phase::Measure, 1, ms(2)),
         (Phase::Measure, 2, ms(4)),
         (Phase::Measure, 3, ms(6)),

@@ -41,13 +41,21 @@ proptest! {
         let s = Samples::new(values).unwrap();
         let level = Level::new(level).unwrap();
         let ci = quantile_ci(&s, q, level);
-        prop_assert!(ci.contains(s.quantile(q)));
+        // A one-sided interval bounds the true quantile, not numpy's interpolated estimate: with
+        // two samples and q = 0.01 the true 1% point lies below the minimum with probability
+        // 0.98, while the estimate lies above it. Two-sided intervals hold the estimate.
         if let Some((low, high)) = ci.bounds() {
+            prop_assert!(ci.contains(s.quantile(q)));
             prop_assert!(s.min() <= low && low <= high && high <= s.max());
+        }
+        for bound in [ci.low, ci.high].into_iter().flatten() {
+            prop_assert!(s.sorted().contains(&bound), "bounds are order statistics");
         }
         let mean_ci = Bootstrap { resamples: 100, seed: 9 }.mean_ci(&s, level);
         let (low, high) = mean_ci.bounds().unwrap();
-        prop_assert!(s.min() <= low && low <= high && high <= s.max());
+        // A mean of equal values can round one ulp past them; allow that much.
+        let slack = 1e-12 * s.max().max(1.0);
+        prop_assert!(s.min() - slack <= low && low <= high && high <= s.max() + slack);
     }
 
     #[test]
