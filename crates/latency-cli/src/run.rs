@@ -1,16 +1,18 @@
 //! The run: every model at every shape, measured and written one record at a time.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use gpu_telemetry::host::{HostInfo, HostMemoryBaseline};
+use gpu_telemetry::{NvmlSystem, Sampler, SamplerConfig, TelemetryWindow};
 use model_zoo::tch::{Device, Kind, Tensor};
 use model_zoo::{BuildOptions, LibtorchInfo, Model, ModelEntry, build};
 use report::ResultRow;
 use report::io::ResultsWriter;
 use timing_core::stats::{Samples, Summary, SummaryConfig};
-use timing_core::{Adaptive, Harness, HarnessConfig, Statistic, StopRule, Warmup};
+use timing_core::{Adaptive, Harness, HarnessConfig, Phase, Statistic, StopRule, Warmup};
 
 use crate::args::Args;
 use crate::output::Output;
@@ -72,6 +74,12 @@ pub fn run(args: &Args, entries: &[ModelEntry], device: Device, out: &Output) ->
             .map(|h| h.trim().to_owned()),
         threads: model_zoo::tch::get_num_threads().max(0) as u64,
     };
+    // Power and energy come from NVML around each measured phase, on CUDA devices only.
+    let probe = matches!(device, Device::Cuda(_)).then(gpu_telemetry::probe);
+    if let Some(reason) = probe.as_ref().and_then(|p| p.unavailable_reason()) {
+        out.warning(&format!("power and energy are not measured: {reason}"));
+    }
+    let nvml = probe.as_ref().and_then(|p| p.system());
     let mut writer = ResultsWriter::new(&args.output_file)?;
     let mut failures = Vec::new();
     let max_len = args.sequence_length.iter().copied().max().unwrap_or(512);
@@ -104,7 +112,7 @@ pub fn run(args: &Args, entries: &[ModelEntry], device: Device, out: &Output) ->
                     break;
                 }
                 let label = format!("{} (batch {batch}, seq {seq})", entry.name);
-                match measure(args, entry, &model, device, batch, seq, out).and_then(|m| {
+                match measure(args, entry, &model, device, nvml, batch, seq, out).and_then(|m| {
                     record(
                         args,
                         entry,
@@ -142,6 +150,7 @@ pub fn run(args: &Args, entries: &[ModelEntry], device: Device, out: &Output) ->
 struct Measured {
     samples_ms: Vec<f64>,
     warmup_ms: Vec<f64>,
+    telemetry: Option<TelemetryWindow>,
 }
 
 /// The stop rule the flags ask for: a fixed count (the Python tool's), a time budget
@@ -176,11 +185,13 @@ fn inputs(seed: u64, vocab: i64, batch: u32, seq: u32, device: Device) -> (Tenso
     (ids, mask)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn measure(
     args: &Args,
     entry: &ModelEntry,
     model: &Model,
     device: Device,
+    nvml: Option<&NvmlSystem>,
     batch: u32,
     seq: u32,
     out: &Output,
@@ -196,9 +207,29 @@ fn measure(
         stop: stop_rule(args, batch),
         ..HarnessConfig::default()
     };
+    let sampler: RefCell<Option<Sampler>> = RefCell::new(None);
+    let start_sampler = |phase: Phase| {
+        if let (Phase::Measure, Some(system), Device::Cuda(index)) = (phase, nvml, device) {
+            // NVML numbers GPUs as CUDA does unless CUDA_VISIBLE_DEVICES reorders them.
+            let started = u32::try_from(index)
+                .map_err(|e| e.to_string())
+                .and_then(|i| system.reader(i).map_err(|e| e.to_string()))
+                .and_then(|reader| {
+                    Sampler::start(reader, SamplerConfig::default()).map_err(|e| e.to_string())
+                });
+            match started {
+                Ok(s) => *sampler.borrow_mut() = Some(s),
+                Err(e) => out.warning(&format!(
+                    "{}: power sampling did not start: {e}",
+                    entry.name
+                )),
+            }
+        }
+    };
     let measurement = Harness::new(config)?
         .with_fence(|| model_zoo::synchronize(device))
         .with_progress(|p| out.progress(&entry.name, p))
+        .with_phase_start(start_sampler)
         .try_run(|| {
             if INTERRUPTED.load(Ordering::SeqCst) {
                 return Err(anyhow::Error::new(Interrupted));
@@ -216,9 +247,17 @@ fn measure(
             measurement.samples.len()
         ));
     }
+    let telemetry = sampler.borrow_mut().as_mut().and_then(|s| s.stop().ok());
+    for warning in telemetry.iter().flat_map(TelemetryWindow::warnings) {
+        out.warning(&format!(
+            "{} (batch {batch}, seq {seq}): {warning}",
+            entry.name
+        ));
+    }
     Ok(Measured {
         samples_ms: measurement.samples_ms(),
         warmup_ms: measurement.warmup_ms(),
+        telemetry,
     })
 }
 
@@ -262,8 +301,8 @@ fn record(
         samples_per_second: f64::from(batch) / mean_s,
         peak_memory_mb: host_mb,
         allocated_memory_mb: None,
-        avg_gpu_power_w: None,
-        max_gpu_power_w: None,
+        avg_gpu_power_w: m.telemetry.as_ref().and_then(|t| t.avg_power_w),
+        max_gpu_power_w: m.telemetry.as_ref().and_then(|t| t.max_power_w),
         task_type: Some(format!("{:?}", entry.task_type).to_lowercase()),
         device: Some(device_name(device)),
         dtype: Some(args.dtype.as_str().to_owned()),
@@ -285,8 +324,15 @@ fn record(
         real_tokens_per_second: Some(tokens / mean_s),
         padding_fraction: Some(0.0),
         memory_kind: host_mb.map(|_| "host".to_owned()),
-        energy_j_per_sample: None,
-        energy_source: None,
+        energy_j_per_sample: m
+            .telemetry
+            .as_ref()
+            .and_then(|t| t.energy_per_sample_j(s.n as u64)),
+        energy_source: m
+            .telemetry
+            .as_ref()
+            .and_then(|t| t.energy_source)
+            .map(|source| format!("{source:?}").to_lowercase()),
         gflops_per_forward: Some(flops / 1e9),
         achieved_tflops: Some(flops / mean_s / 1e12),
         num_parameters: Some(model.num_parameters()),
