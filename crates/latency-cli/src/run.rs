@@ -197,6 +197,7 @@ fn measure(
     out: &Output,
 ) -> Result<Measured> {
     let (ids, mask) = inputs(args.seed, model.dims().vocab, batch, seq, device);
+    model.check_inputs(&ids, &mask)?;
     let config = HarnessConfig {
         warmup: Warmup {
             min_iters: args.warmup_batches as usize,
@@ -235,7 +236,7 @@ fn measure(
                 return Err(anyhow::Error::new(Interrupted));
             }
             model
-                .forward(&ids, &mask)
+                .run(&ids, &mask)
                 .map(drop)
                 .map_err(anyhow::Error::from)
         })?;

@@ -180,14 +180,13 @@ impl Model {
         }
     }
 
-    /// Runs one forward pass without gradients on right-padded `input_ids` and `attention_mask`
-    /// (`[B, S]`, int64, moved to the model's device if needed). Returns classification logits
-    /// `[B, L]`, MLM logits `[B, S, V]` or the last hidden state `[B, S, H]`.
+    /// Checks inputs for [`Model::run`]: `input_ids` and `attention_mask` both int64 `[B, S]`, `S`
+    /// within the model's positions, token ids within the vocabulary. Reading the id range costs a
+    /// reduction and (on CUDA) a device sync, so check once, outside any timed loop.
     ///
     /// # Errors
-    /// [`Error::Inputs`] for bad shapes, types or token ids; [`Error::Torch`]-style failures from
-    /// libtorch (e.g. out of memory) as [`Error::Inputs`] with libtorch's message.
-    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+    /// [`Error::Inputs`] naming what is wrong.
+    pub fn check_inputs(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<()> {
         let size = input_ids.size();
         if size.len() != 2 || attention_mask.size() != size {
             return Err(Error::Inputs(format!(
@@ -223,6 +222,26 @@ impl Model {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// Checks the inputs ([`Model::check_inputs`]) and runs one forward pass ([`Model::run`]).
+    /// Returns classification logits `[B, L]`, MLM logits `[B, S, V]` or the last hidden state
+    /// `[B, S, H]`.
+    ///
+    /// # Errors
+    /// As [`Model::check_inputs`] and [`Model::run`].
+    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+        self.check_inputs(input_ids, attention_mask)?;
+        self.run(input_ids, attention_mask)
+    }
+
+    /// Runs one forward pass without gradients on inputs that passed [`Model::check_inputs`]
+    /// (right-padded, moved to the model's device if needed): the call to time.
+    ///
+    /// # Errors
+    /// A libtorch failure (e.g. out of memory) as [`Error::Inputs`] with libtorch's message.
+    pub fn run(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
         let ids = input_ids.to_device(self.device);
         let mask = attention_mask.to_device(self.device);
         std::panic::catch_unwind(AssertUnwindSafe(|| {
