@@ -43,6 +43,22 @@ pub enum Error {
     /// Model inputs of the wrong shape or type.
     #[error("inputs: {0}")]
     Inputs(String),
+    /// A `--lengths` distribution that cannot be parsed.
+    #[error("lengths '{spec}': {reason}")]
+    Lengths {
+        /// The spec as given.
+        spec: String,
+        /// What is wrong, with the expected form.
+        reason: String,
+    },
+    /// An input file (lengths, text, tokenizer) that cannot be read or used.
+    #[error("{}: {message}", .path.display())]
+    InputFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong; for text files with the line number.
+        message: String,
+    },
     /// An error raised inside libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

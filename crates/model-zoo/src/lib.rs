@@ -12,6 +12,9 @@
 //! 3. [`Model::forward`] runs padded batches (`input_ids`, `attention_mask`); the model reports its
 //!    parameter count and analytic FLOPs.
 //!
+//! 4. [`InputGenerator`] ([`inputs`]) makes the batches: seeded ids with a length distribution
+//!    ([`Lengths`]), or real text through a HuggingFace `tokenizer.json`.
+//!
 //! Also here: the device a run uses and its fence ([`DeviceChoice`], [`synchronize`]) and the facts
 //! about the linked libtorch ([`LibtorchInfo`]). This is the only crate that links libtorch.
 //!
@@ -36,14 +39,17 @@ pub mod config;
 mod device;
 mod error;
 pub mod factory;
+pub mod inputs;
 pub mod layers;
 pub mod models;
 pub mod presets;
+mod rng;
 mod runtime;
 
 pub use crate::config::{ModelEntry, ModelType, TaskType};
 pub use crate::device::{DeviceChoice, synchronize};
 pub use crate::error::{Error, Result};
 pub use crate::factory::{BuildOptions, Model, build};
+pub use crate::inputs::{Batch, InputGenerator, Lengths, SpecialTokens};
 pub use crate::runtime::LibtorchInfo;
 pub use tch;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use tch::{Device, Kind, Tensor};
 
 use crate::checkpoint::NameReport;
+use crate::rng::SplitMix64;
 
 /// How a freshly built parameter is initialised when no checkpoint provides it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,7 +38,7 @@ pub struct RandomParams {
     device: Device,
     kind: Kind,
     count: u64,
-    state: u64,
+    rng: SplitMix64,
 }
 
 impl RandomParams {
@@ -47,25 +48,16 @@ impl RandomParams {
             device,
             kind,
             count: 0,
-            state: seed,
+            rng: SplitMix64::new(seed),
         }
-    }
-
-    /// The next 64 random bits (splitmix64).
-    fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
     }
 
     /// `n` standard normal values (Box-Muller on two uniforms of 53 random bits each).
     fn normals(&mut self, n: usize) -> Vec<f32> {
         let mut out = Vec::with_capacity(n + 1);
         while out.len() < n {
-            let u1 = ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-            let u2 = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            let u1 = ((self.rng.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+            let u2 = self.rng.unit();
             let radius = (-2.0 * u1.ln()).sqrt();
             let angle = std::f64::consts::TAU * u2;
             out.push((radius * angle.cos()) as f32);

@@ -2,6 +2,8 @@
 
 /// Checkpoint loading: name reports, aliases, bad files.
 mod checkpoint;
+/// Input generator: length distributions, bad arguments, real text.
+mod inputs;
 /// Outputs against reference outputs of transformers and the plain-PyTorch references.
 mod parity;
 /// Built-in presets against published parameter counts.
