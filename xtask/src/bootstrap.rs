@@ -50,8 +50,54 @@ pub fn ensure(root: &Path) -> Result<PathBuf> {
             torch.display()
         );
     }
+    ensure_cuda_headers(&install, &torch);
     point_link(&link, &torch)?;
     Ok(torch)
+}
+
+/// The CUDA C runtime headers (`crt/host_config.h`) that the torch wheel's CUDA headers include but
+/// do not ship. model-zoo's allocator shim needs them; without them it is left out and CUDA
+/// allocator memory is not reported, so a failure here is a warning. Installed once into
+/// `install/cuda-headers` (134 kB), only for a CUDA 13 wheel.
+fn ensure_cuda_headers(install: &Path, torch: &Path) {
+    let version = version_of(torch).unwrap_or_default();
+    if !torch.join("lib/libc10_cuda.so").exists() || !version.contains("+cu13") {
+        return;
+    }
+    let done = install.join("cuda-headers");
+    if done.join("nvidia/cu13/include/crt/host_config.h").exists() {
+        return;
+    }
+    let python = non_empty_var("BERT_LATENCY_PYTHON").unwrap_or_else(|| "python3".into());
+    let partial = install.join(format!("cuda-headers.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    eprintln!(
+        "bootstrap: installing the CUDA C runtime headers (nvidia-cuda-crt 13.0) into {}",
+        done.display()
+    );
+    let installed = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-input",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--target",
+        ])
+        .arg(&partial)
+        .arg("nvidia-cuda-crt==13.0.*")
+        .status()
+        .is_ok_and(|status| status.success());
+    if installed && remove_dir_if_present(&done).is_ok() && std::fs::rename(&partial, &done).is_ok()
+    {
+        return;
+    }
+    let _ = std::fs::remove_dir_all(&partial);
+    eprintln!(
+        "bootstrap: warning: could not install nvidia-cuda-crt; builds will leave out the CUDA \
+         allocator shim (GPU runs then record no device memory)"
+    );
 }
 
 /// The `LIBTORCH` the user set, if any. The checkout's own `.libtorch` (which cargo's `[env]`

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+use model_zoo::Lengths;
 
 /// Measure the inference latency of BERT-family encoders on a GPU or CPU.
 ///
@@ -72,6 +73,32 @@ pub struct Args {
     #[arg(long, value_name = "WIDTH", value_parser = parse_fraction)]
     pub target_ci: Option<f64>,
 
+    /// Row lengths of the random inputs (real tokens; the rest is padding): `full` (every row
+    /// fills --sequence-length, the Python tool's inputs), `uniform:MIN..MAX`, `fill:RATIO` (e.g.
+    /// fill:0.5) or `file:PATH` (one length per line, used in order and cycled). Lengths above the
+    /// sequence length are cut to it.
+    #[arg(long, default_value = "full", value_name = "DIST", value_parser = parse_lengths)]
+    pub lengths: Lengths,
+
+    /// Real text instead of random ids: one sample per non-blank line, used in order and cycled,
+    /// tokenized with --tokenizer and truncated at the sequence length.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "tokenizer",
+        conflicts_with = "lengths"
+    )]
+    pub text_file: Option<PathBuf>,
+
+    /// HuggingFace tokenizer.json for --text-file (the model's own tokenizer).
+    #[arg(long, value_name = "PATH", requires = "text_file")]
+    pub tokenizer: Option<PathBuf>,
+
+    /// Time the host-to-device copy of each batch too (inputs then start on the host); recorded as
+    /// time_boundary forward+transfer. Without it, inputs are on the device before timing.
+    #[arg(long)]
+    pub include_transfer: bool,
+
     /// Seed of the random weights and inputs.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -109,6 +136,10 @@ impl Dtype {
             Self::Bf16 => "bf16",
         }
     }
+}
+
+fn parse_lengths(text: &str) -> Result<Lengths, String> {
+    Lengths::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -204,5 +235,47 @@ mod tests {
             "--max-time needs --target-ci"
         );
         assert!(Args::try_parse_from(["x", "--max-time", "5", "--target-ci", "0.02"]).is_ok());
+    }
+
+    #[test]
+    fn input_flags() {
+        let args = Args::parse_from(["x"]);
+        assert_eq!(args.lengths, Lengths::Full);
+        assert!(args.text_file.is_none() && !args.include_transfer);
+        let args = Args::parse_from(["x", "--lengths", "uniform:64..512", "--include-transfer"]);
+        assert_eq!(args.lengths, Lengths::Uniform { min: 64, max: 512 });
+        assert!(args.include_transfer);
+        let message = Args::try_parse_from(["x", "--lengths", "uniform:512..64"])
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("uniform:MIN..MAX"), "{message}");
+        let message = Args::try_parse_from(["x", "--lengths", "file:/no/such/lengths.txt"])
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("/no/such/lengths.txt"), "{message}");
+        assert!(
+            Args::try_parse_from(["x", "--text-file", "t.txt"]).is_err(),
+            "--text-file needs --tokenizer"
+        );
+        assert!(
+            Args::try_parse_from(["x", "--tokenizer", "tokenizer.json"]).is_err(),
+            "--tokenizer needs --text-file"
+        );
+        assert!(
+            Args::try_parse_from([
+                "x",
+                "--text-file",
+                "t.txt",
+                "--tokenizer",
+                "t.json",
+                "--lengths",
+                "fill:0.5"
+            ])
+            .is_err(),
+            "--text-file and --lengths conflict"
+        );
+        assert!(
+            Args::try_parse_from(["x", "--text-file", "t.txt", "--tokenizer", "t.json"]).is_ok()
+        );
     }
 }

@@ -21,7 +21,7 @@ use crate::output::Output;
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let out = Output::new(args.quiet);
+    let out = Output::new(args.quiet, args.json);
     match execute(&args, &out) {
         Ok(code) => code,
         Err(err) => {
@@ -55,6 +55,15 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
             entries.len()
         ));
     }
+    // Read the lengths, text and tokenizer files now: a bad one stops the run before any model.
+    let inputs = run::generator(args, i64::MAX)?;
+    out.notice(&format!("inputs: {}", inputs.describe()));
+    let shortest = args.sequence_length.iter().copied().min().unwrap_or(0);
+    if let Some(longest) = inputs.longest().filter(|&l| l > shortest) {
+        out.warning(&format!(
+            "--lengths asks for rows of up to {longest} tokens; at --sequence-length {shortest} they are cut to it"
+        ));
+    }
     if args.dry_run {
         return dry_run(args, &entries, device, out);
     }
@@ -62,6 +71,7 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
         .context("installing the Ctrl-C handler")?;
     let outcome = run::run(args, &entries, device, out)?;
     out.table(&outcome.records);
+    out.warnings();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome.records)?);
     }

@@ -1,102 +1,134 @@
 //! Everything `latency-analysis` prints: notices, progress, one line per record, failures in
 //! red, and the Python tool's results table.
 
-use std::cell::Cell;
-use std::io::{IsTerminal, Write};
+use std::cell::RefCell;
+use std::io::IsTerminal;
+use std::time::Duration;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use report::ResultRow;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 use timing_core::{Phase, Progress};
 
-/// The console.
+/// The console: notices, warnings and failures on standard error (through the progress bar, so
+/// lines and bar do not mix), the results table on standard output (standard error with `--json`,
+/// which keeps standard output for the records).
 pub struct Output {
     quiet: bool,
     color: bool,
-    live: bool,
-    last_progress: Cell<Option<std::time::Instant>>,
+    table_on_stderr: bool,
+    bar: RefCell<Option<ProgressBar>>,
+    warnings: RefCell<Vec<String>>,
 }
 
 impl Output {
-    /// A console; `quiet` keeps everything but errors off it. Progress is drawn only when standard
-    /// error is a terminal.
-    pub fn new(quiet: bool) -> Self {
-        let terminal = std::io::stderr().is_terminal();
+    /// A console; `quiet` keeps everything but errors off it. Progress bars are drawn only when
+    /// standard error is a terminal.
+    pub fn new(quiet: bool, json: bool) -> Self {
         Self {
             quiet,
-            color: terminal,
-            live: terminal && !quiet,
-            last_progress: Cell::new(None),
+            color: std::io::stderr().is_terminal(),
+            table_on_stderr: json,
+            bar: RefCell::new(None),
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Prints a line on standard error without breaking the progress bar.
+    fn line(&self, text: &str) {
+        match self.bar.borrow().as_ref() {
+            Some(bar) => bar.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
         }
     }
 
     /// A one-line notice on standard error.
     pub fn notice(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{text}");
+            self.line(text);
         }
     }
 
-    /// A warning line.
+    /// A warning: printed now, and again in the block after the table ([`Output::warnings`]).
     pub fn warning(&self, text: &str) {
+        self.warnings.borrow_mut().push(text.to_owned());
         if !self.quiet {
-            eprintln!("warning: {text}");
+            self.line(&format!("warning: {text}"));
         }
     }
 
     /// A failure, in red on terminals; printed even when quiet.
     pub fn failure(&self, what: &str, cause: &str) {
-        self.clear_progress();
         if self.color {
-            eprintln!("\x1b[31m✗ {what}: {cause}\x1b[0m");
+            self.line(&format!("\x1b[31m✗ {what}: {cause}\x1b[0m"));
         } else {
-            eprintln!("✗ {what}: {cause}");
+            self.line(&format!("✗ {what}: {cause}"));
         }
     }
 
-    /// The phase a model is in (build), shown on terminals.
-    pub fn phase(&self, model: &str, phase: &str) {
-        if self.live {
-            eprint!("\r\x1b[K{model}: {phase}…");
-            let _ = std::io::stderr().flush();
-        }
+    /// Starts the progress bar of one model (and shape), in phase `phase` (e.g. build).
+    pub fn start(&self, label: &str, phase: &str) {
+        self.finish();
+        let target = if self.quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            // indicatif draws nothing when standard error is not a terminal.
+            ProgressDrawTarget::stderr()
+        };
+        let bar = ProgressBar::with_draw_target(None, target)
+            .with_style(phase_style())
+            .with_prefix(label.to_owned())
+            .with_message(phase.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        *self.bar.borrow_mut() = Some(bar);
     }
 
-    /// Harness progress, redrawn at most ten times a second on terminals.
-    pub fn progress(&self, model: &str, p: Progress) {
-        if !self.live {
+    /// Harness progress: the phase, batches run (out of `target` where the count is fixed) and
+    /// elapsed time.
+    pub fn progress(&self, p: Progress, target: Option<u64>) {
+        let bar = self.bar.borrow();
+        let Some(bar) = bar.as_ref() else {
             return;
-        }
-        let now = std::time::Instant::now();
-        if self
-            .last_progress
-            .get()
-            .is_some_and(|t| now.duration_since(t).as_millis() < 100)
-        {
-            return;
-        }
-        self.last_progress.set(Some(now));
+        };
         let phase = match p.phase {
             Phase::Warmup => "warm-up",
             Phase::Measure => "measure",
         };
-        eprint!(
-            "\r\x1b[K{model}: {phase} {} batches, {:.1} s",
-            p.iterations,
-            p.elapsed.as_secs_f64()
-        );
-        let _ = std::io::stderr().flush();
+        if bar.message() != phase {
+            bar.set_message(phase);
+            bar.set_length(target.unwrap_or(0));
+            bar.set_style(if target.is_some() {
+                bar_style()
+            } else {
+                counter_style()
+            });
+        }
+        bar.set_position(p.iterations as u64);
     }
 
-    fn clear_progress(&self) {
-        if self.live {
-            eprint!("\r\x1b[K");
+    /// Removes the current progress bar.
+    pub fn finish(&self) {
+        if let Some(bar) = self.bar.borrow_mut().take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// The warnings of the run, repeated in one block (after the table, where they are not
+    /// scrolled away); nothing when there were none.
+    pub fn warnings(&self) {
+        let warnings = self.warnings.borrow();
+        if self.quiet || warnings.is_empty() {
+            return;
+        }
+        eprintln!("{} warning(s):", warnings.len());
+        for warning in warnings.iter() {
+            eprintln!("  - {warning}");
         }
     }
 
     /// One measured record.
     pub fn record(&self, row: &ResultRow) {
-        self.clear_progress();
         if self.quiet {
             return;
         }
@@ -111,8 +143,14 @@ impl Output {
                 ""
             }
         };
-        eprintln!(
-            "✓ {} (batch {}, seq {}): mean {:.2} ms, median {:.2} ms, p95 {:.2}{} ms, p99 {:.2}{} ms, {:.0} tokens/s",
+        let real = match (row.padding_fraction, row.real_tokens_per_second) {
+            (Some(padding), Some(real)) if padding > 0.0 => {
+                format!(" ({real:.0} real, {:.0}% padding)", padding * 100.0)
+            }
+            _ => String::new(),
+        };
+        self.line(&format!(
+            "✓ {} (batch {}, seq {}): mean {:.2} ms, median {:.2} ms, p95 {:.2}{} ms, p99 {:.2}{} ms, {:.0} tokens/s{real}",
             row.model_name,
             row.batch_size,
             row.sequence_length,
@@ -123,7 +161,7 @@ impl Output {
             row.p99_latency,
             flag("p99"),
             row.tokens_per_second
-        );
+        ));
     }
 
     /// The results table of the Python tool, on standard output.
@@ -157,18 +195,47 @@ impl Output {
                     .map_or("-".to_owned(), |m| format!("{m:.1}")),
             ]);
         }
-        println!("{:^width$}", "Latency Analysis Results", width = 100);
-        println!("{}", builder.build().with(Style::modern()));
+        let mut text = format!("{:^width$}\n", "Latency Analysis Results", width = 100);
+        text.push_str(&builder.build().with(Style::modern()).to_string());
         if rows.iter().any(|r| r.unsupported_percentiles.is_some()) {
-            println!(
-                "* fewer samples than the percentile needs (64 for p90, 130 for p95, 662 for p99): raise --measure-batches"
+            text.push_str(
+                "\n* fewer samples than the percentile needs (64 for p90, 130 for p95, 662 for p99): raise --measure-batches",
             );
         }
-        if rows
-            .iter()
-            .any(|r| r.memory_kind.as_deref() == Some("host"))
-        {
-            println!("Memory: host memory (peak resident set growth) on CPU.");
+        let kinds = |kind: &str| rows.iter().any(|r| r.memory_kind.as_deref() == Some(kind));
+        if kinds("host") {
+            text.push_str("\nMemory: host memory (peak resident set growth) on CPU.");
+        }
+        if kinds("device") {
+            text.push_str(
+                "\nMemory: CUDA allocator peak (tensors, weights included) during the measured batches.",
+            );
+        }
+        if self.table_on_stderr {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
         }
     }
+}
+
+/// A phase without batches (build).
+fn phase_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix}: {msg} [{elapsed}]")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+/// Batches without a fixed count (--min-time, --target-ci).
+fn counter_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix}: {msg} {pos} batches [{elapsed}]")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+/// Batches out of a fixed count.
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner} {prefix}: {msg} [{bar:30}] {pos}/{len} batches [{elapsed}]",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ")
 }

@@ -1,14 +1,14 @@
 //! The run: every model at every shape, measured and written one record at a time.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use gpu_telemetry::host::{HostInfo, HostMemoryBaseline};
 use gpu_telemetry::{NvmlSystem, Sampler, SamplerConfig, TelemetryWindow};
-use model_zoo::tch::{Device, Kind, Tensor};
-use model_zoo::{BuildOptions, LibtorchInfo, Model, ModelEntry, build};
+use model_zoo::tch::{Device, Kind};
+use model_zoo::{Batch, BuildOptions, InputGenerator, LibtorchInfo, Model, ModelEntry, build};
 use report::ResultRow;
 use report::io::ResultsWriter;
 use timing_core::stats::{Samples, Summary, SummaryConfig};
@@ -48,6 +48,35 @@ struct Environment {
     cpu_model: Option<String>,
     host_name: Option<String>,
     threads: u64,
+    /// The GPU's name from NVML, on CUDA devices.
+    gpu_name: Option<String>,
+    /// The NVIDIA driver version from NVML, on CUDA devices.
+    driver_version: Option<String>,
+}
+
+/// Distinct batches generated per shape; runs longer than this cycle through them.
+const MAX_DISTINCT_BATCHES: usize = 256;
+
+/// The input generator of `--lengths` or `--text-file`/`--tokenizer` for a model with `vocab`
+/// token ids.
+///
+/// # Errors
+/// An unreadable text or tokenizer file, or a vocabulary too small for random inputs.
+pub fn generator(args: &Args, vocab: i64) -> Result<InputGenerator> {
+    Ok(match (&args.text_file, &args.tokenizer) {
+        (Some(text), Some(tokenizer)) => InputGenerator::text(text, tokenizer, vocab)?,
+        _ => InputGenerator::random(args.lengths.clone(), args.seed, vocab)?,
+    })
+}
+
+/// What the timer covers: the forward pass, plus the host-to-device copy with
+/// `--include-transfer` on a GPU (on the CPU there is no copy).
+fn time_boundary(args: &Args, device: Device) -> &'static str {
+    if args.include_transfer && device != Device::Cpu {
+        "forward+transfer"
+    } else {
+        "forward"
+    }
 }
 
 /// The float type of `--dtype`.
@@ -66,6 +95,21 @@ pub fn kind(args: &Args) -> Kind {
 /// Only when the results files cannot be written; model failures are collected in [`Outcome`].
 pub fn run(args: &Args, entries: &[ModelEntry], device: Device, out: &Output) -> Result<Outcome> {
     let host = HostInfo::collect();
+    // Power and energy come from NVML around each measured phase, on CUDA devices only.
+    let probe = matches!(device, Device::Cuda(_)).then(gpu_telemetry::probe);
+    if let Some(reason) = probe.as_ref().and_then(|p| p.unavailable_reason()) {
+        out.warning(&format!(
+            "power, energy, GPU name and driver are not recorded: {reason}"
+        ));
+    }
+    let nvml = probe.as_ref().and_then(|p| p.system());
+    // NVML numbers GPUs as CUDA does unless CUDA_VISIBLE_DEVICES reorders them.
+    let gpu = match (nvml, device) {
+        (Some(system), Device::Cuda(index)) => u32::try_from(index)
+            .ok()
+            .map(|i| (system.device_info(i).name, system.driver_version().ok())),
+        _ => None,
+    };
     let env = Environment {
         libtorch: LibtorchInfo::detect().version,
         cpu_model: host.cpu_model.clone(),
@@ -73,13 +117,22 @@ pub fn run(args: &Args, entries: &[ModelEntry], device: Device, out: &Output) ->
             .ok()
             .map(|h| h.trim().to_owned()),
         threads: model_zoo::tch::get_num_threads().max(0) as u64,
+        gpu_name: gpu.as_ref().and_then(|g| g.0.clone()),
+        driver_version: gpu.and_then(|g| g.1),
     };
-    // Power and energy come from NVML around each measured phase, on CUDA devices only.
-    let probe = matches!(device, Device::Cuda(_)).then(gpu_telemetry::probe);
-    if let Some(reason) = probe.as_ref().and_then(|p| p.unavailable_reason()) {
-        out.warning(&format!("power and energy are not measured: {reason}"));
+    if args.include_transfer && device == Device::Cpu {
+        out.warning("--include-transfer has no effect on the CPU: there is no copy to time");
     }
-    let nvml = probe.as_ref().and_then(|p| p.system());
+    if let Device::Cuda(_) = device {
+        if !model_zoo::CUDA_MEMORY_SUPPORTED {
+            out.warning(&format!(
+                "GPU memory is not recorded: {}",
+                model_zoo::cuda_memory(0)
+                    .err()
+                    .map_or_else(String::new, |e| e.to_string())
+            ));
+        }
+    }
     let mut writer = ResultsWriter::new(&args.output_file)?;
     let mut failures = Vec::new();
     let max_len = args.sequence_length.iter().copied().max().unwrap_or(512);
@@ -94,10 +147,15 @@ pub fn run(args: &Args, entries: &[ModelEntry], device: Device, out: &Output) ->
             seed: args.seed,
             max_len: i64::from(max_len),
         };
-        out.phase(&entry.name, "build");
+        out.start(&entry.name, "build");
+        if let Device::Cuda(_) = device {
+            // The previous model's cached blocks must not count toward this one's memory.
+            let _ = model_zoo::empty_cuda_cache();
+        }
         let model = match build(entry, &options) {
             Ok(model) => model,
             Err(err) => {
+                out.finish();
                 out.failure(&entry.name, &format!("{err:#}"));
                 failures.push((entry.name.clone(), format!("{err:#}")));
                 continue;
@@ -112,7 +170,10 @@ pub fn run(args: &Args, entries: &[ModelEntry], device: Device, out: &Output) ->
                     break;
                 }
                 let label = format!("{} (batch {batch}, seq {seq})", entry.name);
-                match measure(args, entry, &model, device, nvml, batch, seq, out).and_then(|m| {
+                out.start(&label, "inputs");
+                let measured = measure(args, entry, &model, device, nvml, batch, seq, out);
+                out.finish();
+                match measured.and_then(|m| {
                     record(
                         args,
                         entry,
@@ -151,6 +212,14 @@ struct Measured {
     samples_ms: Vec<f64>,
     warmup_ms: Vec<f64>,
     telemetry: Option<TelemetryWindow>,
+    /// Real (non-pad) tokens over the measured batches.
+    real_tokens: u64,
+    /// All positions over the measured batches.
+    padded_tokens: u64,
+    /// CUDA allocator bytes after the measured batches and at their peak.
+    cuda_memory: Option<model_zoo::CudaMemory>,
+    /// Where the inputs came from (`full`, `uniform:64..512`, `text:PATH`, ...).
+    inputs: String,
 }
 
 /// The stop rule the flags ask for: a fixed count (the Python tool's), a time budget
@@ -175,16 +244,6 @@ fn stop_rule(args: &Args, batch: u32) -> StopRule {
     }
 }
 
-/// Random token ids (seeded, within the vocabulary, every position real) for one shape.
-fn inputs(seed: u64, vocab: i64, batch: u32, seq: u32, device: Device) -> (Tensor, Tensor) {
-    model_zoo::tch::manual_seed(seed as i64);
-    let shape = [i64::from(batch), i64::from(seq)];
-    let low = (vocab / 10).min(1000);
-    let ids = Tensor::randint_low(low, vocab, shape, (Kind::Int64, Device::Cpu)).to_device(device);
-    let mask = Tensor::ones(shape, (Kind::Int64, device));
-    (ids, mask)
-}
-
 #[allow(clippy::too_many_arguments)]
 fn measure(
     args: &Args,
@@ -196,8 +255,20 @@ fn measure(
     seq: u32,
     out: &Output,
 ) -> Result<Measured> {
-    let (ids, mask) = inputs(args.seed, model.dims().vocab, batch, seq, device);
-    model.check_inputs(&ids, &mask)?;
+    let count = (args.measured_batches(batch) as usize).clamp(1, MAX_DISTINCT_BATCHES);
+    let generator = generator(args, model.dims().vocab)?;
+    let host_batches = generator.batches(batch, seq, count)?;
+    for b in &host_batches {
+        model.check_inputs(&b.input_ids, &b.attention_mask)?;
+    }
+    // Without --include-transfer the inputs are on the device before timing starts; with it they
+    // stay on the host and Model::run copies them inside the timed call.
+    let batches: Vec<Batch> = if args.include_transfer {
+        host_batches
+    } else {
+        host_batches.iter().map(|b| b.to_device(device)).collect()
+    };
+    let next = Cell::new(0usize);
     let config = HarnessConfig {
         warmup: Warmup {
             min_iters: args.warmup_batches as usize,
@@ -210,6 +281,13 @@ fn measure(
     };
     let sampler: RefCell<Option<Sampler>> = RefCell::new(None);
     let start_sampler = |phase: Phase| {
+        if let (Phase::Measure, Device::Cuda(index)) = (phase, device) {
+            if let Err(e) = model_zoo::reset_cuda_peak(index) {
+                if model_zoo::CUDA_MEMORY_SUPPORTED {
+                    out.warning(&format!("{}: {e}", entry.name));
+                }
+            }
+        }
         if let (Phase::Measure, Some(system), Device::Cuda(index)) = (phase, nvml, device) {
             // NVML numbers GPUs as CUDA does unless CUDA_VISIBLE_DEVICES reorders them.
             let started = u32::try_from(index)
@@ -229,17 +307,23 @@ fn measure(
     };
     let measurement = Harness::new(config)?
         .with_fence(|| model_zoo::synchronize(device))
-        .with_progress(|p| out.progress(&entry.name, p))
+        .with_progress(|p| out.progress(p, target(args, batch, p.phase)))
         .with_phase_start(start_sampler)
         .try_run(|| {
             if INTERRUPTED.load(Ordering::SeqCst) {
                 return Err(anyhow::Error::new(Interrupted));
             }
+            let b = &batches[next.get() % batches.len()];
+            next.set(next.get() + 1);
             model
-                .run(&ids, &mask)
+                .run(&b.input_ids, &b.attention_mask)
                 .map(drop)
                 .map_err(anyhow::Error::from)
         })?;
+    let cuda_memory = match device {
+        Device::Cuda(index) => model_zoo::cuda_memory(index).ok(),
+        _ => None,
+    };
     if measurement.target_met() == Some(false) {
         out.warning(&format!(
             "{} (batch {batch}, seq {seq}): the median's interval did not narrow to the --target-ci width \
@@ -255,11 +339,35 @@ fn measure(
             entry.name
         ));
     }
+    // Measured call i ran batch (warm-up calls + i) mod the number of batches.
+    let warmup = measurement.warmup_ms().len();
+    let measured = measurement.samples.len();
+    let (real_tokens, padded_tokens) = (warmup..warmup + measured)
+        .map(|call| &batches[call % batches.len()])
+        .fold((0, 0), |(real, padded), b| {
+            (real + b.real_tokens(), padded + b.padded_tokens())
+        });
     Ok(Measured {
         samples_ms: measurement.samples_ms(),
         warmup_ms: measurement.warmup_ms(),
         telemetry,
+        real_tokens,
+        padded_tokens,
+        cuda_memory,
+        inputs: generator.describe(),
     })
+}
+
+/// The number of batches a phase runs when it is fixed: the warm-up count, and the measured
+/// count under the Python tool's count rule.
+fn target(args: &Args, batch: u32, phase: Phase) -> Option<u64> {
+    match phase {
+        Phase::Warmup => Some(u64::from(args.warmup_batches)),
+        Phase::Measure if args.min_time.is_none() && args.target_ci.is_none() => {
+            Some(u64::from(args.measured_batches(batch)))
+        }
+        Phase::Measure => None,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -280,10 +388,21 @@ fn record(
     let mean_s = s.mean / 1e3;
     let flops = model.flops(i64::from(batch), i64::from(seq));
     let on_cpu = device == Device::Cpu;
+    let mib = |bytes: i64| bytes as f64 / f64::from(1u32 << 20);
     let host_mb = baseline
         .filter(|_| on_cpu)
         .and_then(|b| b.finish().ok())
         .map(|h| h.peak_over_baseline_bytes as f64 / f64::from(1u32 << 20));
+    let (memory_mb, allocated_mb, memory_kind) = match (host_mb, m.cuda_memory) {
+        (Some(host), _) => (Some(host), None, Some("host")),
+        (None, Some(cuda)) => (
+            Some(mib(cuda.peak_allocated)),
+            Some(mib(cuda.allocated)),
+            Some("device"),
+        ),
+        (None, None) => (None, None, None),
+    };
+    let measured_s = m.samples_ms.iter().sum::<f64>() / 1e3;
     let unsupported = s.unsupported_percentiles.join(";");
     Ok(ResultRow {
         model_name: entry.name.clone(),
@@ -300,8 +419,8 @@ fn record(
         p99_latency: s.p99,
         tokens_per_second: tokens / mean_s,
         samples_per_second: f64::from(batch) / mean_s,
-        peak_memory_mb: host_mb,
-        allocated_memory_mb: None,
+        peak_memory_mb: memory_mb,
+        allocated_memory_mb: allocated_mb,
         avg_gpu_power_w: m.telemetry.as_ref().and_then(|t| t.avg_power_w),
         max_gpu_power_w: m.telemetry.as_ref().and_then(|t| t.max_power_w),
         task_type: Some(format!("{:?}", entry.task_type).to_lowercase()),
@@ -322,9 +441,9 @@ fn record(
         first_latency: m.warmup_ms.first().copied(),
         warmup_mean_latency: (!m.warmup_ms.is_empty())
             .then(|| m.warmup_ms.iter().sum::<f64>() / m.warmup_ms.len() as f64),
-        real_tokens_per_second: Some(tokens / mean_s),
-        padding_fraction: Some(0.0),
-        memory_kind: host_mb.map(|_| "host".to_owned()),
+        real_tokens_per_second: Some(m.real_tokens as f64 / measured_s),
+        padding_fraction: Some(1.0 - m.real_tokens as f64 / m.padded_tokens.max(1) as f64),
+        memory_kind: memory_kind.map(str::to_owned),
         energy_j_per_sample: m
             .telemetry
             .as_ref()
@@ -339,11 +458,16 @@ fn record(
         num_parameters: Some(model.num_parameters()),
         warmup_batches: Some(m.warmup_ms.len() as u64),
         measure_batches: Some(s.n as u64),
-        time_boundary: Some("forward".to_owned()),
+        time_boundary: Some(time_boundary(args, device).to_owned()),
+        inputs: Some(m.inputs.clone()),
         tool_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
         libtorch_version: Some(env.libtorch.clone()),
-        device_name: if on_cpu { env.cpu_model.clone() } else { None },
-        driver_version: None,
+        device_name: if on_cpu {
+            env.cpu_model.clone()
+        } else {
+            env.gpu_name.clone()
+        },
+        driver_version: env.driver_version.clone(),
         cpu_model: env.cpu_model.clone(),
         host_name: env.host_name.clone(),
         timestamp: Some(rfc3339(SystemTime::now())),

@@ -392,3 +392,149 @@ fn adaptive_stopping_and_time_budget_change_the_sample_count() {
     );
     assert_eq!(report::io::read_results(&csv).unwrap().len(), 2);
 }
+
+fn model_zoo_data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../model-zoo/tests/data")
+        .join(name)
+}
+
+const ONE_TINY: &str = r#"
+models:
+  - name: "tiny-bert"
+    model_type: "hf_bert"
+    task_type: "classification"
+    num_labels: 2
+    model_config: {hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, vocab_size: 128}
+"#;
+
+#[test]
+fn ragged_inputs_record_real_tokens_and_padding() {
+    let (out, csv) = run_with(
+        ONE_TINY,
+        &[
+            "--batch-size",
+            "2",
+            "--sequence-length",
+            "16",
+            "--lengths",
+            "fill:0.5",
+        ],
+        "ragged",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let row = &report::io::read_results(&csv.with_extension("json")).unwrap()[0];
+    assert_eq!(row.inputs.as_deref(), Some("fill:0.5"));
+    assert_eq!(row.padding_fraction, Some(0.5));
+    // 5 measured batches of 2 rows with 8 real tokens each = 80 real tokens over the measured time.
+    let measured_s = row.latencies_ms.as_ref().unwrap().iter().sum::<f64>() / 1e3;
+    let real = row.real_tokens_per_second.unwrap() * measured_s;
+    assert!((real - 80.0).abs() < 1e-6, "{real}");
+    // tokens_per_second keeps the Python tool's meaning: batch x sequence length per mean latency.
+    assert!(
+        (row.tokens_per_second - 32.0 / (row.mean_latency / 1e3)).abs()
+            < 1e-6 * row.tokens_per_second
+    );
+    assert!(stderr(&out).contains("% padding"), "{}", stderr(&out));
+}
+
+#[test]
+fn text_inputs_use_the_tokenizer_and_count_its_tokens() {
+    let text = model_zoo_data("texts.txt");
+    let tokenizer = model_zoo_data("tokenizer.json");
+    let (out, csv) = run_with(
+        ONE_TINY,
+        &[
+            "--batch-size",
+            "2",
+            "--sequence-length",
+            "64",
+            "--text-file",
+            text.to_str().unwrap(),
+            "--tokenizer",
+            tokenizer.to_str().unwrap(),
+        ],
+        "text",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let row = &report::io::read_results(&csv.with_extension("json")).unwrap()[0];
+    assert_eq!(
+        row.inputs.as_deref(),
+        Some(&*format!("text:{}", text.display()))
+    );
+    // Five lines in 5 batches of 2 rows: the measured batches hold every line twice.
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(model_zoo_data("texts_expected.json")).unwrap(),
+    )
+    .unwrap();
+    let lengths: usize = expected["64"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_array().unwrap().len())
+        .sum();
+    let padding = 1.0 - (2 * lengths) as f64 / (5.0 * 2.0 * 64.0);
+    assert!(
+        (row.padding_fraction.unwrap() - padding).abs() < 1e-12,
+        "{row:?}"
+    );
+}
+
+#[test]
+fn bad_input_files_stop_the_run_before_any_model() {
+    let dir = temp_dir("bad-inputs");
+    let tokenizer = model_zoo_data("tokenizer.json");
+    let missing = dir.join("no-texts.txt");
+    let (out, csv) = run_with(
+        ONE_TINY,
+        &[
+            "--text-file",
+            missing.to_str().unwrap(),
+            "--tokenizer",
+            tokenizer.to_str().unwrap(),
+        ],
+        "bad-text",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no-texts.txt"), "{}", stderr(&out));
+    assert!(!csv.exists());
+    let (out, _) = run_with(ONE_TINY, &["--lengths", "uniform:9..3"], "bad-lengths");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("uniform:MIN..MAX"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn json_flag_keeps_stdout_pure_json_and_warnings_are_repeated_after_the_table() {
+    let (out, _) = run_with(
+        ONE_TINY,
+        &[
+            "--batch-size",
+            "1",
+            "--sequence-length",
+            "8",
+            "--json",
+            "--include-transfer",
+        ],
+        "json",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let records: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["time_boundary"], "forward", "no copy on the CPU");
+    let err = stderr(&out);
+    assert!(
+        err.contains("Latency Analysis Results"),
+        "the table moves to stderr: {err}"
+    );
+    let table = err.find("Latency Analysis Results").unwrap();
+    let block = err.find("1 warning(s):").expect("a warnings block");
+    assert!(block > table, "{err}");
+    assert!(
+        err[block..].contains("--include-transfer has no effect on the CPU"),
+        "{err}"
+    );
+}

@@ -59,6 +59,9 @@ pub enum Error {
         /// What is wrong; for text files with the line number.
         message: String,
     },
+    /// CUDA allocator statistics that cannot be read (no such device, or no shim in this build).
+    #[error("CUDA allocator memory: {0}")]
+    CudaMemory(String),
     /// An error raised inside libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

@@ -36,6 +36,7 @@
 
 pub mod checkpoint;
 pub mod config;
+mod cuda_memory;
 mod device;
 mod error;
 pub mod factory;
@@ -47,6 +48,9 @@ mod rng;
 mod runtime;
 
 pub use crate::config::{ModelEntry, ModelType, TaskType};
+pub use crate::cuda_memory::{
+    CUDA_MEMORY_SUPPORTED, CudaMemory, cuda_memory, empty_cuda_cache, reset_cuda_peak,
+};
 pub use crate::device::{DeviceChoice, synchronize};
 pub use crate::error::{Error, Result};
 pub use crate::factory::{BuildOptions, Model, build};

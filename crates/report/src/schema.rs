@@ -91,6 +91,7 @@ pub const FIELDS: &[Field] = &[
     field("warmup_batches", Kind::Count, false),
     field("measure_batches", Kind::Count, false),
     field("time_boundary", Kind::Text, false),
+    field("inputs", Kind::Text, false),
     field("tool_version", Kind::Text, false),
     field("libtorch_version", Kind::Text, false),
     field("device_name", Kind::Text, false),
@@ -200,6 +201,9 @@ pub struct ResultRow {
     pub measure_batches: Option<u64>,
     /// What the timer covered, e.g. `forward` or `forward+transfer`.
     pub time_boundary: Option<String>,
+    /// Where the token ids came from: `full`, `uniform:MIN..MAX`, `fill:RATIO`, `file:PATH` or
+    /// `text:PATH` (absent: `full`, the Python tool's inputs).
+    pub inputs: Option<String>,
     /// bert-latency's version.
     pub tool_version: Option<String>,
     /// libtorch's version.
@@ -229,7 +233,8 @@ pub struct RecordKey {
     pub shape: Shape,
 }
 
-/// The group within which records are comparable: batch size, sequence length, device, dtype.
+/// The group within which records are comparable: batch size, sequence length, device, dtype,
+/// inputs and what the timer covered.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Shape {
     /// Sequences per batch.
@@ -240,6 +245,10 @@ pub struct Shape {
     pub device: String,
     /// Dtype, or `unknown` for Python tool files.
     pub dtype: String,
+    /// Input distribution (`full` when not recorded).
+    pub inputs: String,
+    /// What the timer covered (`forward` when not recorded).
+    pub time_boundary: String,
 }
 
 impl std::fmt::Display for Shape {
@@ -248,7 +257,14 @@ impl std::fmt::Display for Shape {
             f,
             "batch {} x seq {}, {}, {}",
             self.batch_size, self.sequence_length, self.device, self.dtype
-        )
+        )?;
+        if self.inputs != "full" {
+            write!(f, ", inputs {}", self.inputs)?;
+        }
+        if self.time_boundary != "forward" {
+            write!(f, ", timed {}", self.time_boundary)?;
+        }
+        Ok(())
     }
 }
 
@@ -260,6 +276,11 @@ impl ResultRow {
             sequence_length: self.sequence_length,
             device: self.device.clone().unwrap_or_else(|| "unknown".to_owned()),
             dtype: self.dtype.clone().unwrap_or_else(|| "unknown".to_owned()),
+            inputs: self.inputs.clone().unwrap_or_else(|| "full".to_owned()),
+            time_boundary: self
+                .time_boundary
+                .clone()
+                .unwrap_or_else(|| "forward".to_owned()),
         }
     }
 

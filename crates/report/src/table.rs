@@ -7,7 +7,14 @@ use crate::schema::ResultRow;
 
 /// Columns of the analysis frame. `row` is the record's position in the input, so results can
 /// point back to it (e.g. for its raw latencies).
-pub const SHAPE_COLUMNS: [&str; 4] = ["batch_size", "sequence_length", "device", "dtype"];
+pub const SHAPE_COLUMNS: [&str; 6] = [
+    "batch_size",
+    "sequence_length",
+    "device",
+    "dtype",
+    "inputs",
+    "time_boundary",
+];
 
 /// Builds the analysis frame of `rows`: identity, shape, the ranked metrics, and `tokens`
 /// (batch size × sequence length). Peak memory is null where it was not measured (see
@@ -36,6 +43,8 @@ pub fn to_frame(rows: &[ResultRow]) -> Result<DataFrame> {
         ),
         text("device", &|r| r.shape().device),
         text("dtype", &|r| r.shape().dtype),
+        text("inputs", &|r| r.shape().inputs),
+        text("time_boundary", &|r| r.shape().time_boundary),
         number("mean_latency", &|r| r.mean_latency),
         number("std_latency", &|r| r.std_latency),
         number("p95_latency", &|r| r.p95_latency),
