@@ -7,10 +7,14 @@
 //! - `test`: the README's test command: bootstrap, `cargo fmt --check`, `cargo clippy`, release
 //!   build of the binaries (their linkage is tested), `cargo test --workspace`.
 //!
+//! - `gpu-check`: build here, and put stripped binaries plus a script into `.gpu-check/` for a lent
+//!   GPU machine (which has torch but no Rust); prints the command that runs them there.
+//!
 //! Keep this crate cheap to build: it depends on `clap` and `anyhow` only.
 
 mod bootstrap;
 mod cargo;
+mod gpu_check;
 mod run_default;
 mod test;
 
@@ -38,6 +42,9 @@ enum Task {
     RunDefault,
     /// The test suite: bootstrap, fmt --check, clippy -D warnings, release build, cargo test.
     Test,
+    /// Prepare the CUDA checks for a GPU machine: stripped release binaries, model-zoo's unit
+    /// tests and run.sh in .gpu-check/; prints the command that runs them there (docs/gpu.md).
+    GpuCheck,
 }
 
 fn main() -> ExitCode {
@@ -47,6 +54,7 @@ fn main() -> ExitCode {
         Task::Bootstrap => bootstrap::ensure(&root).map(|_| ()),
         Task::RunDefault => run_default::run(&root),
         Task::Test => test::run(&root),
+        Task::GpuCheck => gpu_check::run(&root),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
