@@ -48,10 +48,9 @@ pub fn load(path: &Path) -> Result<(Vec<ModelEntry>, bool)> {
         }
         entry.architecture().with_context(|| label.clone())?;
         entry.task().with_context(|| label.clone())?;
-        if let Some(path) = &entry.pretrained_checkpoint {
-            model_zoo::checkpoint::resolve(path)
-                .with_context(|| format!("{label}: pretrained_checkpoint"))?;
-        }
+        entry
+            .checkpoint_file()
+            .with_context(|| format!("{label}: pretrained_checkpoint"))?;
     }
     Ok((file.models, builtin))
 }

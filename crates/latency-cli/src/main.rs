@@ -125,14 +125,18 @@ fn dry_run(
                 let params = model.num_parameters() as f64;
                 for &batch in &args.batch_size {
                     for &seq in &args.sequence_length {
+                        let flops = model
+                            .flops(i64::from(batch), i64::from(seq))
+                            .map_or("unknown GFLOP (TorchScript)".to_owned(), |f| {
+                                format!("{:.2} GFLOP", f / 1e9)
+                            });
                         println!(
-                            "{}: {} ({}), {:.1} M parameters, {:.1} MB of weights, {:.2} GFLOP per forward at batch {batch} x seq {seq}",
+                            "{}: {} ({}), {:.1} M parameters, {:.1} MB of weights, {flops} per forward at batch {batch} x seq {seq}",
                             entry.name,
                             entry.model_type.as_str(),
                             format!("{:?}", entry.task_type).to_lowercase(),
                             params / 1e6,
                             params * bytes_per_value / f64::from(1u32 << 20),
-                            model.flops(i64::from(batch), i64::from(seq)) / 1e9
                         );
                     }
                 }

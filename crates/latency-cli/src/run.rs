@@ -453,8 +453,8 @@ fn record(
             .as_ref()
             .and_then(|t| t.energy_source)
             .map(|source| format!("{source:?}").to_lowercase()),
-        gflops_per_forward: Some(flops / 1e9),
-        achieved_tflops: Some(flops / mean_s / 1e12),
+        gflops_per_forward: flops.map(|f| f / 1e9),
+        achieved_tflops: flops.map(|f| f / mean_s / 1e12),
         num_parameters: Some(model.num_parameters()),
         warmup_batches: Some(m.warmup_ms.len() as u64),
         measure_batches: Some(s.n as u64),

@@ -538,3 +538,28 @@ fn json_flag_keeps_stdout_pure_json_and_warnings_are_repeated_after_the_table() 
         "{err}"
     );
 }
+
+#[test]
+fn a_torchscript_model_runs_beside_the_built_in_ones() {
+    let config = format!(
+        "{ONE_TINY}  - name: \"traced\"\n    model_type: \"torchscript\"\n    pretrained_checkpoint: \"{}\"\n    model_config: {{vocab_size: 50}}\n",
+        model_zoo_data("script_tuple.pt").display()
+    );
+    let (out, csv) = run_with(
+        &config,
+        &["--batch-size", "2", "--sequence-length", "8"],
+        "torchscript",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = report::io::read_results(&csv.with_extension("json")).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[1].model_name.as_str(), rows[1].model_type.as_str()),
+        ("traced", "torchscript")
+    );
+    assert!(rows[1].mean_latency > 0.0 && rows[1].num_parameters.unwrap() > 0);
+    assert_eq!(
+        rows[1].gflops_per_forward, None,
+        "FLOPs of an unknown architecture"
+    );
+}

@@ -30,6 +30,10 @@ pub enum ModelType {
     MosaicBert,
     /// Classic HuggingFace BERT.
     HfBert,
+    /// Any TorchScript module whose forward takes `(input_ids, attention_mask)`; the file is
+    /// `pretrained_checkpoint`.
+    #[serde(rename = "torchscript")]
+    TorchScript,
 }
 
 impl ModelType {
@@ -40,6 +44,7 @@ impl ModelType {
             Self::ModernBert => "modern_bert",
             Self::MosaicBert => "mosaic_bert",
             Self::HfBert => "hf_bert",
+            Self::TorchScript => "torchscript",
         }
     }
 
@@ -49,6 +54,7 @@ impl ModelType {
             Self::FlexBert | Self::HfBert => "bert-base-uncased",
             Self::ModernBert => "answerdotai/ModernBERT-base",
             Self::MosaicBert => "mosaic-bert-base",
+            Self::TorchScript => "",
         }
     }
 }
@@ -108,7 +114,15 @@ pub enum Architecture {
     Mosaic(MosaicBertConfig),
     /// FlexBERT or ModernBERT.
     Flex(FlexSpec),
+    /// A TorchScript module: only the vocabulary its inputs are drawn from is known.
+    TorchScript {
+        /// Token ids are drawn below this (`model_config: {vocab_size: N}`, default 30522).
+        vocab: i64,
+    },
 }
+
+/// The vocabulary assumed for a TorchScript module when `model_config` names none (BERT's).
+pub const TORCHSCRIPT_DEFAULT_VOCAB: i64 = 30522;
 
 impl ModelEntry {
     /// The task with its label count.
@@ -180,6 +194,9 @@ impl ModelEntry {
     /// # Errors
     /// [`Error::Config`] naming the key at fault.
     pub fn architecture(&self) -> Result<Architecture> {
+        if self.model_type == ModelType::TorchScript {
+            return self.torchscript();
+        }
         let mut base = self.base_config()?;
         let family = base
             .get("model_type")
@@ -193,6 +210,7 @@ impl ModelEntry {
             ))
         };
         match self.model_type {
+            ModelType::TorchScript => unreachable!("returned above"),
             ModelType::HfBert => {
                 if family != "bert" {
                     return Err(mismatch());
@@ -230,6 +248,68 @@ impl ModelEntry {
                 Ok(Architecture::Flex(config.resolve()?))
             }
         }
+    }
+}
+
+impl ModelEntry {
+    /// The checkpoint file the entry loads, checked to exist: a safetensors file (or a directory
+    /// holding `model.safetensors`), or for `torchscript` the TorchScript file. `None` for random
+    /// weights.
+    ///
+    /// # Errors
+    /// [`Error::CheckpointFile`] naming the path and what is wrong.
+    pub fn checkpoint_file(&self) -> Result<Option<PathBuf>> {
+        let Some(path) = &self.pretrained_checkpoint else {
+            return Ok(None);
+        };
+        if self.model_type != ModelType::TorchScript {
+            return crate::checkpoint::resolve(path).map(Some);
+        }
+        if path.is_file() {
+            Ok(Some(path.clone()))
+        } else {
+            Err(Error::CheckpointFile {
+                path: path.clone(),
+                message: "does not exist or is not a file (a torchscript entry needs the .pt file)"
+                    .to_owned(),
+            })
+        }
+    }
+
+    /// A `torchscript` entry: a checkpoint file is required, no `pretrained_model_name`, and
+    /// `model_config` may hold `vocab_size` only.
+    fn torchscript(&self) -> Result<Architecture> {
+        if self.pretrained_checkpoint.is_none() {
+            return Err(Error::Config(
+                "pretrained_checkpoint: a torchscript entry needs the TorchScript file (from \
+                 torch.jit.trace or torch.jit.script)"
+                    .to_owned(),
+            ));
+        }
+        if self.pretrained_model_name.is_some() {
+            return Err(Error::Config(
+                "pretrained_model_name: a torchscript entry takes its architecture from the file; \
+                 remove this key"
+                    .to_owned(),
+            ));
+        }
+        let mut vocab = TORCHSCRIPT_DEFAULT_VOCAB;
+        for (key, value) in &self.model_config {
+            match (key.as_str(), value.as_i64()) {
+                ("vocab_size", Some(n)) if n >= 4 => vocab = n,
+                ("vocab_size", _) => {
+                    return Err(Error::Config(format!(
+                        "model_config.vocab_size: {value} is not a whole number >= 4"
+                    )));
+                }
+                _ => {
+                    return Err(Error::Config(format!(
+                        "model_config.{key}: unknown key for torchscript; valid keys: vocab_size"
+                    )));
+                }
+            }
+        }
+        Ok(Architecture::TorchScript { vocab })
     }
 }
 

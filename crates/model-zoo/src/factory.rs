@@ -11,6 +11,7 @@ use crate::layers::params::{CheckpointParams, ParamSource, RandomParams};
 use crate::models::bert::Bert;
 use crate::models::flex_bert::FlexBert;
 use crate::models::mosaic_bert::MosaicBert;
+use crate::models::torchscript::TorchScript;
 use crate::models::{Dims, Task};
 
 /// How to build a model.
@@ -41,6 +42,10 @@ enum Arch {
     Bert(Box<Bert>),
     Mosaic(Box<MosaicBert>),
     Flex(Box<FlexBert>),
+    Script {
+        module: Box<TorchScript>,
+        vocab: i64,
+    },
 }
 
 /// A built model, ready to run.
@@ -66,6 +71,22 @@ pub fn build(entry: &ModelEntry, options: &BuildOptions) -> Result<Model> {
             "dtype {:?} is not supported; expected fp32, fp16 or bf16",
             options.kind
         )));
+    }
+    if let Architecture::TorchScript { vocab } = architecture {
+        // architecture() checked that the entry names its file.
+        let path = entry.pretrained_checkpoint.clone().unwrap_or_default();
+        let module = TorchScript::load(&path, options.device, options.kind)?;
+        return Ok(Model {
+            num_parameters: module.num_parameters(),
+            arch: Arch::Script {
+                module: Box::new(module),
+                vocab,
+            },
+            task,
+            max_positions: None,
+            device: options.device,
+            warnings: Vec::new(),
+        });
     }
     match &entry.pretrained_checkpoint {
         None => {
@@ -141,6 +162,11 @@ fn construct(
             ))),
             spec.position,
         ),
+        Architecture::TorchScript { .. } => {
+            return Err(Error::Config(
+                "a torchscript entry is loaded, not constructed".to_owned(),
+            ));
+        }
     })
 }
 
@@ -155,12 +181,19 @@ impl Model {
         self.task
     }
 
-    /// Vocabulary, hidden size, layers, heads.
+    /// Vocabulary, hidden size, layers, heads (for a TorchScript module only the vocabulary is
+    /// known; the rest are 0).
     pub fn dims(&self) -> Dims {
         match &self.arch {
             Arch::Bert(m) => m.dims(),
             Arch::Mosaic(m) => m.dims(),
             Arch::Flex(m) => m.dims(),
+            Arch::Script { vocab, .. } => Dims {
+                vocab: *vocab,
+                hidden: 0,
+                layers: 0,
+                heads: 0,
+            },
         }
     }
 
@@ -171,12 +204,13 @@ impl Model {
 
     /// Analytic floating-point operations of one padded forward pass of `batch × seq` tokens:
     /// every matrix product (2 per multiply-add) and attention's two products; norms, activations
-    /// and softmax are left out.
-    pub fn flops(&self, batch: i64, seq: i64) -> f64 {
+    /// and softmax are left out. `None` for a TorchScript module, whose architecture is unknown.
+    pub fn flops(&self, batch: i64, seq: i64) -> Option<f64> {
         match &self.arch {
-            Arch::Bert(m) => m.flops(batch, seq),
-            Arch::Mosaic(m) => m.flops(batch, seq),
-            Arch::Flex(m) => m.flops(batch, seq),
+            Arch::Bert(m) => Some(m.flops(batch, seq)),
+            Arch::Mosaic(m) => Some(m.flops(batch, seq)),
+            Arch::Flex(m) => Some(m.flops(batch, seq)),
+            Arch::Script { .. } => None,
         }
     }
 
@@ -244,11 +278,15 @@ impl Model {
     pub fn run(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
         let ids = input_ids.to_device(self.device);
         let mask = attention_mask.to_device(self.device);
+        if let Arch::Script { module, .. } = &self.arch {
+            return module.forward(&ids, &mask);
+        }
         std::panic::catch_unwind(AssertUnwindSafe(|| {
             tch::no_grad(|| match &self.arch {
                 Arch::Bert(m) => m.forward(&ids, &mask),
                 Arch::Mosaic(m) => m.forward(&ids, &mask),
                 Arch::Flex(m) => m.forward(&ids, &mask),
+                Arch::Script { .. } => unreachable!("handled above"),
             })
         }))
         .map_err(|panic| {

@@ -4,11 +4,13 @@
 //! - [`mosaic_bert`]: MosaicBERT (ALiBi, fused QKV, GLU, post-norm), its training names.
 //! - [`flex_bert`]: FlexBERT with its forward-pass knobs; HuggingFace ModernBERT
 //!   (`modern_bert`) is FlexBERT with HuggingFace's names, masked mean pooling and config keys.
+//! - [`torchscript`]: any TorchScript module taking `(input_ids, attention_mask)`.
 
 pub mod bert;
 pub mod flex_bert;
 pub mod modern_bert;
 pub mod mosaic_bert;
+pub mod torchscript;
 
 use serde::{Deserialize, Serialize};
 

@@ -8,6 +8,8 @@ mod inputs;
 mod parity;
 /// Built-in presets against published parameter counts.
 mod presets;
+/// `model_type: torchscript` against PyTorch.
+mod torchscript;
 
 use std::path::PathBuf;
 
