@@ -129,6 +129,7 @@ impl CheckpointParams {
 
 /// The names under which a checkpoint may store the parameter `name`: the name itself; without
 /// its backbone prefix (`model.`, `bert.`), as base models and sentence-transformers save; with
+/// the `model.` of a Composer `HuggingFaceModel` wrapper's state dict in front; with
 /// TF-era `gamma`/`beta` for LayerNorm `weight`/`bias` (bert-base-uncased); and
 /// `cls.predictions.decoder.bias` for BERT's `cls.predictions.bias`.
 pub fn aliases(name: &str) -> Vec<String> {
@@ -138,6 +139,7 @@ pub fn aliases(name: &str) -> Vec<String> {
             names.push(bare.to_owned());
         }
     }
+    names.push(format!("model.{name}"));
     if name == "cls.predictions.bias" {
         names.push("cls.predictions.decoder.bias".to_owned());
     }

@@ -124,3 +124,19 @@ fn bad_checkpoint_paths_are_clear_errors() {
     )
     .unwrap();
 }
+
+#[test]
+fn a_composer_wrapper_prefix_is_accepted() {
+    // A Composer HuggingFaceModel's state_dict() puts `model.` in front of every name.
+    let case = "mosaic_cls";
+    let prefixed: Vec<(String, Tensor)> =
+        Tensor::read_safetensors(data(&format!("{case}.safetensors")))
+            .unwrap()
+            .into_iter()
+            .map(|(name, t)| (format!("model.{name}"), t))
+            .collect();
+    let file = crate::temp_dir("composer-prefix").join("prefixed.safetensors");
+    Tensor::write_safetensors(&prefixed, &file).unwrap();
+    let diff = crate::parity::max_diff_with(case, &file);
+    assert!(diff <= 1e-5, "max |diff| {diff}");
+}

@@ -2,6 +2,8 @@
 
 /// Checkpoint loading: name reports, aliases, bad files.
 mod checkpoint;
+/// scripts/composer_to_safetensors.py on Composer and flat checkpoints.
+mod converter;
 /// Input generator: length distributions, bad arguments, real text.
 mod inputs;
 /// Outputs against reference outputs of transformers and the plain-PyTorch references.

@@ -38,6 +38,11 @@ fn tensor(file: &std::path::Path, name: &str) -> Tensor {
 /// Runs the forward example on fixture `case` and returns the max |ours − reference| over real
 /// tokens.
 fn max_diff(case: &str) -> f64 {
+    max_diff_with(case, &data(&format!("{case}.safetensors")))
+}
+
+/// As [`max_diff`], with the weights read from `checkpoint` instead of the fixture's own file.
+pub fn max_diff_with(case: &str, checkpoint: &std::path::Path) -> f64 {
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(data(&format!("{case}.json"))).unwrap())
             .unwrap();
@@ -62,7 +67,7 @@ fn max_diff(case: &str) -> f64 {
         .arg(config_dir(case))
         .args(["--model-config", &model_config.to_string()])
         .arg("--checkpoint")
-        .arg(data(&format!("{case}.safetensors")))
+        .arg(checkpoint)
         .arg("--inputs")
         .arg(&io)
         .arg("--output")
