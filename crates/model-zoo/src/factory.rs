@@ -215,7 +215,7 @@ impl Model {
     }
 
     /// Checks inputs for [`Model::run`]: `input_ids` and `attention_mask` both int64 `[B, S]`, `S`
-    /// within the model's positions, token ids within the vocabulary. Reading the id range costs a
+    /// within the model's positions, the mask right-padded, token ids within the vocabulary. Reading the id range costs a
     /// reduction and (on CUDA) a device sync, so check once, outside any timed loop.
     ///
     /// # Errors
@@ -242,6 +242,20 @@ impl Model {
                     "sequence length {} exceeds the model's max_position_embeddings {max}",
                     size[1]
                 )));
+            }
+        }
+        if size[1] > 1 {
+            let real = attention_mask.ne(0);
+            let seq = size[1];
+            let gap = real
+                .narrow(1, 1, seq - 1)
+                .logical_and(&real.narrow(1, 0, seq - 1).logical_not());
+            if gap.any().int64_value(&[]) != 0 {
+                return Err(Error::Inputs(
+                    "attention_mask must be right-padded (each row's real tokens first, then \
+                     padding)"
+                        .to_owned(),
+                ));
             }
         }
         let vocab = self.dims().vocab;

@@ -13,7 +13,10 @@ use tch::{Kind, Tensor};
 use super::{Dims, Task};
 use crate::error::{Error, Result};
 use crate::layers::activation::Activation;
-use crate::layers::attention::{additive, attend, key_mask, merge_heads, split_qkv, window_mask};
+use crate::layers::attention::{
+    WindowMask, additive, attend, attend_all, attend_window, key_mask, merge_heads, row_lengths,
+    split_qkv, window_mask,
+};
 use crate::layers::linear::Linear;
 use crate::layers::norm::{Norm, NormKind};
 use crate::layers::params::{Init, ParamSource};
@@ -415,6 +418,7 @@ impl FlexBertConfig {
             pooling,
             names: Names::FLEX,
             zero_padding_rows: self.padding == "unpadded",
+            unpadded: self.padding == "unpadded",
         })
     }
 }
@@ -550,6 +554,9 @@ pub struct FlexSpec {
     /// Unpadded semantics: padding rows are zero before the final norm, as upstream's unpadded
     /// encoder re-pads with zeros (this changes unmasked mean and max pooling).
     pub zero_padding_rows: bool,
+    /// Run unpadded: token-wise layers on real tokens only, attention per sequence (global without
+    /// a mask, local banded). Outputs at real tokens equal the padded path's.
+    pub unpadded: bool,
 }
 
 struct FlexLayer {
@@ -776,8 +783,61 @@ impl FlexBert {
         ))
     }
 
-    /// Runs the model on right-padded `input_ids` and `attention_mask` (`[B, S]`, int64).
+    /// Runs the model on right-padded `input_ids` and `attention_mask` (`[B, S]`, int64): unpadded
+    /// when the spec says so, else padded with masks.
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Tensor {
+        if self.spec.unpadded {
+            self.forward_unpadded(input_ids, attention_mask)
+        } else {
+            self.forward_padded(input_ids, attention_mask)
+        }
+    }
+
+    /// One layer on `x` (`[B, S, H]` or `[T, H]`), with `attention` mapping the fused q|k|v
+    /// projection to the attention output before `Wo`.
+    fn layer(
+        &self,
+        layer: &FlexLayer,
+        x: &Tensor,
+        attention: &dyn Fn(&Tensor) -> Tensor,
+    ) -> Tensor {
+        let attention = |qkv: &Tensor| layer.attn_out.forward(&attention(qkv));
+        let mlp = |ff: &Tensor| {
+            let inner = if self.spec.glu {
+                let i = self.spec.intermediate;
+                self.spec.act.forward(&ff.narrow(-1, 0, i)) * ff.narrow(-1, i, i)
+            } else {
+                self.spec.act.forward(ff)
+            };
+            layer.mlp_out.forward(&inner)
+        };
+        match self.spec.layout {
+            Layout::PreNorm => {
+                let h = x + attention(&project(&layer.wqkv, &layer.attn_norm.forward(x)));
+                let ff = project(&layer.wi, &layer.mlp_norm.forward(&h));
+                &h + mlp(&ff)
+            }
+            Layout::PostNorm => {
+                let h = layer
+                    .attn_norm
+                    .forward(&(x + attention(&project(&layer.wqkv, x))));
+                let ff = project(&layer.wi, &h);
+                layer.mlp_norm.forward(&(&h + mlp(&ff)))
+            }
+            Layout::ParallelPreNorm => {
+                let fused = project(&layer.wqkvff, &layer.mlp_norm.forward(x));
+                let h3 = 3 * self.spec.hidden;
+                let width = *fused.size().last().unwrap_or(&h3);
+                let qkv = fused.narrow(-1, 0, h3);
+                let ff = fused.narrow(-1, h3, width - h3);
+                x + attention(&qkv) + mlp(&ff)
+            }
+        }
+    }
+
+    /// The padded path: every position runs through every layer; masks keep padding out of
+    /// attention.
+    fn forward_padded(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Tensor {
         let seq = input_ids.size()[1];
         let device = input_ids.device();
         let mut x = Tensor::embedding(&self.tok_embeddings, input_ids, -1, false, false);
@@ -812,47 +872,108 @@ impl FlexBert {
             };
             let attention = |qkv: &Tensor| {
                 let (mut q, mut k, v) = split_qkv(qkv, heads);
-                if let Some((global, local)) = rotary {
-                    let table = if layer.global { global } else { local };
+                if let Some(tables) = rotary {
+                    let table = if layer.global { &tables.0 } else { &tables.1 };
                     q = table.apply(&q);
                     k = table.apply(&k);
                 }
-                layer
-                    .attn_out
-                    .forward(&merge_heads(&attend(&q, &k, &v, mask)))
+                merge_heads(&attend(&q, &k, &v, mask))
             };
-            let mlp = |ff: &Tensor| {
-                let inner = if self.spec.glu {
-                    let i = self.spec.intermediate;
-                    self.spec.act.forward(&ff.narrow(2, 0, i)) * ff.narrow(2, i, i)
-                } else {
-                    self.spec.act.forward(ff)
-                };
-                layer.mlp_out.forward(&inner)
-            };
-            x = match self.spec.layout {
-                Layout::PreNorm => {
-                    let h = &x + attention(&project(&layer.wqkv, &layer.attn_norm.forward(&x)));
-                    let ff = project(&layer.wi, &layer.mlp_norm.forward(&h));
-                    &h + mlp(&ff)
-                }
-                Layout::PostNorm => {
-                    let h = layer
-                        .attn_norm
-                        .forward(&(&x + attention(&project(&layer.wqkv, &x))));
-                    let ff = project(&layer.wi, &h);
-                    layer.mlp_norm.forward(&(&h + mlp(&ff)))
-                }
-                Layout::ParallelPreNorm => {
-                    let fused = project(&layer.wqkvff, &layer.mlp_norm.forward(&x));
-                    let h3 = 3 * self.spec.hidden;
-                    let width = fused.size()[2];
-                    let qkv = fused.narrow(2, 0, h3);
-                    let ff = fused.narrow(2, h3, width - h3);
-                    &x + attention(&qkv) + mlp(&ff)
-                }
-            };
+            x = self.layer(layer, &x, &attention);
         }
+        self.output(x, attention_mask)
+    }
+
+    /// The unpadded path: embeddings, projections, MLPs and norms run on the real tokens only
+    /// (`[T, H]`); attention runs per sequence on its own tokens (global layers without a mask,
+    /// local layers banded, see [`attend_window`]). Pad positions of the output are zero for MLM
+    /// and embeddings; classification pools as the padded path does.
+    fn forward_unpadded(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Tensor {
+        let size = input_ids.size();
+        let (batch, seq) = (size[0], size[1]);
+        let device = input_ids.device();
+        let real = attention_mask.ne(0);
+        let flat = real.view([-1]);
+        let index = flat.nonzero().squeeze_dim(1); // positions of real tokens in [B·S]
+        let ids = input_ids.reshape([-1]).index_select(0, &index);
+        let mut x = Tensor::embedding(&self.tok_embeddings, &ids, -1, false, false);
+        if let Some(positions) = &self.position_embeddings {
+            let pos = Tensor::arange(seq, (Kind::Int64, device))
+                .repeat([batch])
+                .index_select(0, &index);
+            x += Tensor::embedding(positions, &pos, -1, false, false);
+        }
+        x = self.embedding_norm.forward(&x);
+        let kind = x.kind();
+        let lengths = row_lengths(attention_mask);
+        let longest = lengths.iter().copied().max().unwrap_or(0);
+        let grown;
+        let rotary = match &self.rotary {
+            Some(tables) if tables.0.len() >= longest => Some(tables),
+            Some(_) => {
+                grown = self.rotary_for(longest, device);
+                grown.as_ref()
+            }
+            None => None,
+        };
+        let windows: Vec<Option<WindowMask>> = lengths
+            .iter()
+            .map(|&len| {
+                self.spec
+                    .window_half
+                    .map(|half| WindowMask::new(len, half, kind, device))
+            })
+            .collect();
+        let heads = self.spec.heads;
+        let hidden = self.spec.hidden;
+        for layer in &self.layers {
+            let attention = |qkv: &Tensor| {
+                let mut start = 0;
+                let mut outputs = Vec::with_capacity(lengths.len());
+                for (&len, window) in lengths.iter().zip(&windows) {
+                    if len == 0 {
+                        continue;
+                    }
+                    let (mut q, mut k, v) =
+                        split_qkv(&qkv.narrow(0, start, len).unsqueeze(0), heads);
+                    start += len;
+                    if let Some(tables) = rotary {
+                        let table = if layer.global { &tables.0 } else { &tables.1 };
+                        q = table.apply(&q);
+                        k = table.apply(&k);
+                    }
+                    let out = match (window, layer.global) {
+                        (Some(mask), false) => {
+                            attend_window(&q, &k, &v, self.spec.window_half.unwrap_or(0), mask)
+                        }
+                        _ => attend_all(&q, &k, &v),
+                    };
+                    outputs.push(merge_heads(&out).view([len, hidden]));
+                }
+                Tensor::cat(&outputs, 0)
+            };
+            x = self.layer(layer, &x, &attention);
+        }
+        // Back to [B, S, ·]: zeros at padding.
+        let repad = |t: &Tensor| {
+            let width = t.size()[1];
+            Tensor::zeros([batch * seq, width], (t.kind(), device))
+                .index_copy(0, &index, t)
+                .view([batch, seq, width])
+        };
+        match &self.head {
+            FlexHead::Classification { .. } => self.output(repad(&x), attention_mask),
+            FlexHead::Mlm { head, bias } => {
+                let x = self.final_norm.forward(&x);
+                repad(&head.forward(&x).linear(&self.tok_embeddings, bias.as_ref()))
+            }
+            FlexHead::Embedding => repad(&self.final_norm.forward(&x)),
+        }
+    }
+
+    /// Final norm and head over padded hidden states `x` `[B, S, H]`.
+    fn output(&self, x: Tensor, attention_mask: &Tensor) -> Tensor {
+        let kind = x.kind();
         let x = if self.spec.zero_padding_rows {
             self.final_norm
                 .forward(&(x * attention_mask.to_kind(kind).unsqueeze(-1)))

@@ -255,6 +255,8 @@ impl ModernBertConfig {
             pooling,
             names: Names::HF,
             zero_padding_rows: false,
+            // HF ModernBERT unpads too (with FlashAttention); outputs at real tokens are the same.
+            unpadded: true,
         })
     }
 }

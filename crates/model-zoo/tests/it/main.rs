@@ -12,6 +12,8 @@ mod parity;
 mod presets;
 /// `model_type: torchscript` against PyTorch.
 mod torchscript;
+/// The unpadded and banded path against the padded one.
+mod unpadded;
 
 use std::path::PathBuf;
 

@@ -121,6 +121,9 @@ fn bad_inputs_are_errors_not_panics() {
         )
         .unwrap_err();
     assert!(err.to_string().contains("input_ids must be int64"), "{err}");
+    let left_padded = Tensor::from_slice(&[0i64, 1, 1]).view([1, 3]);
+    let err = model.forward(&ids, &left_padded).unwrap_err();
+    assert!(err.to_string().contains("must be right-padded"), "{err}");
     let long = Tensor::ones([1, 9], (Kind::Int64, model_zoo::tch::Device::Cpu));
     let err = model.forward(&long, &long).unwrap_err();
     assert!(
