@@ -10,8 +10,11 @@
 //! - `gpu-check`: build here, and put stripped binaries plus a script into `.gpu-check/` for a lent
 //!   GPU machine (which has torch but no Rust); prints the command that runs them there.
 //!
+//! - `bench-transformers`: bert-latency against HuggingFace transformers (docs/performance.md).
+//!
 //! Keep this crate cheap to build: it depends on `clap` and `anyhow` only.
 
+mod bench;
 mod bootstrap;
 mod cargo;
 mod gpu_check;
@@ -45,6 +48,14 @@ enum Task {
     /// Prepare the CUDA checks for a GPU machine: stripped release binaries, model-zoo's unit
     /// tests and run.sh in .gpu-check/; prints the command that runs them there (docs/gpu.md).
     GpuCheck,
+    /// bert-latency against HuggingFace transformers (sdpa, fp32, CPU) on the same inputs, with
+    /// the ratio of medians per case (docs/performance.md). Arguments after `--` go to
+    /// scripts/bench_vs_transformers.py (e.g. `-- --only 1x128`).
+    BenchTransformers {
+        /// Passed to the script.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        extra: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +66,7 @@ fn main() -> ExitCode {
         Task::RunDefault => run_default::run(&root),
         Task::Test => test::run(&root),
         Task::GpuCheck => gpu_check::run(&root),
+        Task::BenchTransformers { extra } => bench::run(&root, &extra),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,7 +11,7 @@ use tch::{Kind, Tensor};
 use super::{Dims, Task};
 use crate::error::{Error, Result};
 use crate::layers::activation::Activation;
-use crate::layers::attention::{additive, attend, key_mask, merge_heads, split_heads};
+use crate::layers::attention::{additive, attend, attend_all, key_mask, merge_heads, split_heads};
 use crate::layers::bert_head::BertHead;
 use crate::layers::linear::Linear;
 use crate::layers::norm::{Norm, NormKind};
@@ -247,12 +247,18 @@ impl Bert {
             + Tensor::embedding(&self.position_embeddings, &positions, -1, false, false)
             + self.token_type_embeddings.get(0);
         x = self.embedding_norm.forward(&x);
-        let mask = additive(&key_mask(attention_mask), x.kind());
+        // Without padding no mask is needed, and libtorch's fused attention kernels run unmasked
+        // (transformers makes the same check).
+        let padded = attention_mask.eq(0).any().int64_value(&[]) != 0;
+        let mask = padded.then(|| additive(&key_mask(attention_mask), x.kind()));
         for layer in &self.layers {
             let q = split_heads(&layer.query.forward(&x), self.heads);
             let k = split_heads(&layer.key.forward(&x), self.heads);
             let v = split_heads(&layer.value.forward(&x), self.heads);
-            let context = merge_heads(&attend(&q, &k, &v, &mask));
+            let context = merge_heads(&match &mask {
+                Some(mask) => attend(&q, &k, &v, mask),
+                None => attend_all(&q, &k, &v),
+            });
             let attended = layer
                 .attention_norm
                 .forward(&(layer.attention_output.forward(&context) + &x));

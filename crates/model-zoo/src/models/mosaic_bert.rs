@@ -13,7 +13,7 @@ use tch::{Kind, Tensor};
 use super::{Dims, Task};
 use crate::error::Result;
 use crate::layers::activation::Activation;
-use crate::layers::attention::{attend, merge_heads, split_qkv};
+use crate::layers::attention::{attend, merge_heads, row_lengths, split_qkv};
 use crate::layers::bert_head::BertHead;
 use crate::layers::linear::Linear;
 use crate::layers::norm::{Norm, NormKind};
@@ -251,37 +251,104 @@ impl MosaicBert {
         self.dims.layers as f64 * tokens * (per_layer + attention) + head
     }
 
-    /// Runs the model on right-padded `input_ids` and `attention_mask` (`[B, S]`, int64).
+    /// Runs the model on right-padded `input_ids` and `attention_mask` (`[B, S]`, int64), unpadded
+    /// as upstream MosaicBERT runs: embeddings, projections, MLPs and norms on the real tokens
+    /// only, attention per sequence with its ALiBi bias and no padding keys. Pad positions of MLM
+    /// logits and embeddings are zero.
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Tensor {
+        let size = input_ids.size();
+        let (batch, seq) = (size[0], size[1]);
+        let device = input_ids.device();
+        let index = attention_mask.ne(0).view([-1]).nonzero().squeeze_dim(1);
+        let ids = input_ids.reshape([-1]).index_select(0, &index);
+        let mut x = Tensor::embedding(&self.word_embeddings, &ids, -1, false, false)
+            + self.token_type_embeddings.get(0);
+        x = self.embedding_norm.forward(&x);
+        let kind = x.kind();
+        let lengths = row_lengths(attention_mask);
+        let longest = lengths.iter().copied().max().unwrap_or(0);
+        // −slope·|i − j| for the longest row; shorter rows take its top-left corner.
+        let alibi = self.alibi(longest, device).to_kind(kind);
+        let (heads, hidden) = (self.dims.heads, self.dims.hidden);
+        for layer in &self.layers {
+            let qkv = layer.wqkv.forward(&x);
+            let mut start = 0;
+            let mut outputs = Vec::with_capacity(lengths.len());
+            for &len in lengths.iter().filter(|&&len| len > 0) {
+                let (q, k, v) = split_qkv(&qkv.narrow(0, start, len).unsqueeze(0), heads);
+                start += len;
+                let bias = alibi.narrow(2, 0, len).narrow(3, 0, len);
+                outputs.push(merge_heads(&attend(&q, &k, &v, &bias)).view([len, hidden]));
+            }
+            let context = Tensor::cat(&outputs, 0);
+            x = self.mlp(layer, &x, &context);
+        }
+        let repad = |t: &Tensor| {
+            let width = t.size()[1];
+            Tensor::zeros([batch * seq, width], (t.kind(), device))
+                .index_copy(0, &index, t)
+                .view([batch, seq, width])
+        };
+        match &self.head {
+            BertHead::Classification { .. } => {
+                // The pooler reads each row's first token.
+                let starts: Vec<i64> = lengths
+                    .iter()
+                    .scan(0, |offset, &len| {
+                        let first = *offset;
+                        *offset += len;
+                        Some(first)
+                    })
+                    .collect();
+                let first = x.index_select(0, &Tensor::from_slice(&starts).to_device(device));
+                self.head
+                    .forward(&first.unsqueeze(1), &self.word_embeddings)
+            }
+            _ => repad(&self.head.forward(&x, &self.word_embeddings)),
+        }
+    }
+
+    /// The padded path (every position, with ALiBi plus −10000 on padding keys as upstream's
+    /// padded attention): the reference the unpadded [`MosaicBert::forward`] is checked against.
+    pub fn forward_padded(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Tensor {
         let seq = input_ids.size()[1];
         let device = input_ids.device();
         let mut x = Tensor::embedding(&self.word_embeddings, input_ids, -1, false, false)
             + self.token_type_embeddings.get(0);
         x = self.embedding_norm.forward(&x);
         let kind = x.kind();
-        // Additive bias [B, heads, S, S]: −slope·|i − j| plus −10000 on padded keys, as upstream.
+        let pad: Tensor = (attention_mask.to_kind(Kind::Float) - 1.0) * 10000.0;
+        let bias = (self.alibi(seq, device) + pad.unsqueeze(1).unsqueeze(1)).to_kind(kind);
+        for layer in &self.layers {
+            let (q, k, v) = split_qkv(&layer.wqkv.forward(&x), self.dims.heads);
+            let context = merge_heads(&attend(&q, &k, &v, &bias));
+            x = self.mlp(layer, &x, &context);
+        }
+        self.head.forward(&x, &self.word_embeddings)
+    }
+
+    /// ALiBi bias `[1, heads, seq, seq]`: −slope·|i − j|, fp32.
+    fn alibi(&self, seq: i64, device: tch::Device) -> Tensor {
         let pos = Tensor::arange(seq, (Kind::Int64, device));
         let distance = (pos.unsqueeze(1) - pos.unsqueeze(0))
             .abs()
             .to_kind(Kind::Float);
-        let alibi = -self.slopes.view([-1, 1, 1]) * distance.unsqueeze(0);
-        let pad: Tensor = (attention_mask.to_kind(Kind::Float) - 1.0) * 10000.0;
-        let bias = (alibi.unsqueeze(0) + pad.unsqueeze(1).unsqueeze(1)).to_kind(kind);
-        for layer in &self.layers {
-            let (q, k, v) = split_qkv(&layer.wqkv.forward(&x), self.dims.heads);
-            let context = merge_heads(&attend(&q, &k, &v, &bias));
-            let attended = layer
-                .attention_norm
-                .forward(&(layer.attention_output.forward(&context) + &x));
-            let gated = layer.gated_layers.forward(&attended);
-            let (first, gate) = (
-                gated.narrow(2, 0, self.intermediate),
-                gated.narrow(2, self.intermediate, self.intermediate),
-            );
-            let mlp = layer.wo.forward(&(self.act.forward(&first) * gate));
-            x = layer.layernorm.forward(&(mlp + &attended));
-        }
-        self.head.forward(&x, &self.word_embeddings)
+        (-self.slopes.view([-1, 1, 1]) * distance.unsqueeze(0)).unsqueeze(0)
+    }
+
+    /// The rest of a layer after attention: output projection, post-norm, gated MLP, post-norm.
+    /// Works on `[B, S, H]` and on `[T, H]`.
+    fn mlp(&self, layer: &MosaicLayer, x: &Tensor, context: &Tensor) -> Tensor {
+        let attended = layer
+            .attention_norm
+            .forward(&(layer.attention_output.forward(context) + x));
+        let gated = layer.gated_layers.forward(&attended);
+        let (first, gate) = (
+            gated.narrow(-1, 0, self.intermediate),
+            gated.narrow(-1, self.intermediate, self.intermediate),
+        );
+        let mlp = layer.wo.forward(&(self.act.forward(&first) * gate));
+        layer.layernorm.forward(&(mlp + &attended))
     }
 }
 

@@ -89,3 +89,67 @@ fn wider_windows_and_absolute_positions_agree_too() {
     let diff = max_diff_at_real_tokens(&a, &b, &mask);
     assert!(diff <= 1e-5, "absolute positions: max |diff| {diff:.3e}");
 }
+
+#[test]
+fn mosaic_bert_unpadded_equals_its_padded_path() {
+    use model_zoo::layers::params::RandomParams;
+    use model_zoo::models::Task;
+    use model_zoo::models::mosaic_bert::{MosaicBert, MosaicBertConfig};
+
+    let config = MosaicBertConfig {
+        hidden_size: 48,
+        num_hidden_layers: 2,
+        num_attention_heads: 6,
+        intermediate_size: 64,
+        vocab_size: 304,
+        ..MosaicBertConfig::default()
+    };
+    let (ids, mask) = inputs(&[200, 77, 1], 200, 304);
+    for task in [
+        Task::Embedding,
+        Task::Mlm,
+        Task::Classification { num_labels: 3 },
+    ] {
+        let mut params = RandomParams::new(5, Device::Cpu, Kind::Float);
+        let model = MosaicBert::new(&config, task, &mut params).unwrap();
+        let (a, b) = model_zoo::tch::no_grad(|| {
+            (
+                model.forward_padded(&ids, &mask),
+                model.forward(&ids, &mask),
+            )
+        });
+        assert_eq!(a.size(), b.size(), "{task:?}");
+        let diff = if a.dim() == 3 {
+            max_diff_at_real_tokens(&a, &b, &mask)
+        } else {
+            (&a - &b).abs().max().double_value(&[])
+        };
+        assert!(diff <= 1e-5, "{task:?}: max |diff| {diff:.3e}");
+    }
+}
+
+#[test]
+fn bert_rows_without_padding_run_unmasked_and_match_transformers() {
+    // Row 0 of the fixture is full length: alone, it takes the unmasked attention path.
+    let io: std::collections::HashMap<String, Tensor> =
+        Tensor::read_safetensors(crate::data("bert_embed.io.safetensors"))
+            .unwrap()
+            .into_iter()
+            .collect();
+    let entry: ModelEntry = serde_json::from_value(serde_json::json!({
+        "name": "bert", "model_type": "hf_bert", "task_type": "embedding",
+        "pretrained_model_name": config_dir("bert_embed"),
+        "pretrained_checkpoint": crate::data("bert_embed.safetensors"),
+    }))
+    .unwrap();
+    let model = build(&entry, &BuildOptions::default()).unwrap();
+    let ids = io["input_ids"].narrow(0, 0, 1);
+    let mask = io["attention_mask"].narrow(0, 0, 1);
+    assert_eq!(mask.sum(Kind::Int64).int64_value(&[]), mask.numel() as i64);
+    let out = model.forward(&ids, &mask).unwrap();
+    let diff = (&out - io["logits"].narrow(0, 0, 1))
+        .abs()
+        .max()
+        .double_value(&[]);
+    assert!(diff <= 1e-5, "max |diff| {diff:.3e}");
+}
