@@ -2,10 +2,12 @@
 """bert-latency against HuggingFace transformers on the same inputs, in one run (docs/performance.md).
 
 For each case it builds the transformers model (random weights, the architecture's default config,
-attn_implementation="sdpa", fp32, CPU), makes seeded inputs, times transformers, then runs
-bert-latency's `bench` example (crates/model-zoo/examples/bench.rs, the same architecture with
-random weights) on the same inputs saved to a file, and prints both medians and their ratio
-(ours / transformers: below 1 means bert-latency is faster).
+attn_implementation="sdpa", fp32, CPU) and starts bert-latency's `bench` example
+(crates/model-zoo/examples/bench.rs: the same architecture, random weights) on the same seeded
+input batches saved to a file. After both warmed up on every batch, passes alternate: one
+transformers pass, then one of ours on the same batch, cycling through the batches, so that
+machine noise hits both sides alike. It prints both medians and their ratio (ours / transformers:
+below 1 means bert-latency is faster) and the median of the per-pair ratios.
 
     cargo xtask bench-transformers [--quick]       # sets everything up and runs this script
 
@@ -60,8 +62,7 @@ def hf_model(model_type: str) -> torch.nn.Module:
     return model.eval()
 
 
-def make_inputs(batch: int, seq: int, lengths, seed: int):
-    g = torch.Generator().manual_seed(seed)
+def make_inputs(batch: int, seq: int, lengths, g: torch.Generator):
     ids = torch.randint(1000, 30000, (batch, seq), generator=g)
     if lengths == "full":
         real = torch.full((batch,), seq)
@@ -72,34 +73,44 @@ def make_inputs(batch: int, seq: int, lengths, seed: int):
     return ids * mask, mask
 
 
-def time_hf(model, ids, mask, warmup: int, iters: int) -> list[float]:
-    samples = []
+class Ours:
+    """The bench example, kept running: one forward pass per batch number written to it."""
+
+    def __init__(self, bench: Path, model_type: str, inputs: Path, threads: int, warmup: int):
+        self.proc = subprocess.Popen(
+            [str(bench), "--model-type", model_type, "--inputs", str(inputs), "--threads",
+             str(threads), "--warmup", str(warmup)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise SystemExit(f"bench did not start (exit {self.proc.wait()})")
+
+    def run(self, index: int) -> float:
+        self.proc.stdin.write(f"{index}\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"bench stopped (exit {self.proc.wait()})")
+        return float(line)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def time_hf_once(model, ids, mask) -> float:
     with torch.inference_mode():
-        for _ in range(warmup):
-            model(input_ids=ids, attention_mask=mask)
-        for _ in range(iters):
-            start = time.perf_counter()
-            model(input_ids=ids, attention_mask=mask)
-            samples.append((time.perf_counter() - start) * 1e3)
-    return samples
-
-
-def time_ours(bench: Path, model_type: str, inputs: Path, threads: int, warmup: int, iters: int):
-    out = subprocess.run(
-        [str(bench), "--model-type", model_type, "--inputs", str(inputs), "--threads", str(threads),
-         "--warmup", str(warmup), "--iters", str(iters)],
-        capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise SystemExit(f"bench failed: {out.stderr.strip()}")
-    return json.loads(out.stdout)["samples_ms"]
+        start = time.perf_counter()
+        model(input_ids=ids, attention_mask=mask)
+        return (time.perf_counter() - start) * 1e3
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", type=Path, required=True, help="the release `bench` example")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--iters", type=int, default=10, help="timed passes per side (5 for long cases)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed passes per batch and side")
+    parser.add_argument("--iters", type=int, default=10, help="timed passes per side (half for long cases)")
+    parser.add_argument("--batches", type=int, default=4, help="distinct input batches per ragged case")
     parser.add_argument("--only", help="run the cases whose name contains this")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -111,26 +122,45 @@ def main() -> int:
         for index, (name, model_type, batch, seq, lengths) in enumerate(CASES):
             if args.only and args.only not in name:
                 continue
-            ids, mask = make_inputs(batch, seq, lengths, seed=index)
+            g = torch.Generator().manual_seed(index)
+            count = 1 if lengths == "full" else args.batches
+            batches = [make_inputs(batch, seq, lengths, g) for _ in range(count)]
             inputs = Path(tmp) / f"case{index}.safetensors"
-            save_file({"input_ids": ids.contiguous(), "attention_mask": mask.contiguous()}, str(inputs))
+            tensors = {}
+            for b, (ids, mask) in enumerate(batches):
+                tensors[f"input_ids.{b}"] = ids.contiguous()
+                tensors[f"attention_mask.{b}"] = mask.contiguous()
+            save_file(tensors, str(inputs))
             long_case = batch * seq >= 4096
-            iters = max(3, args.iters // 2) if long_case else args.iters
-            warmup = 1 if long_case else args.warmup
+            iters = max(4, args.iters // 2) if long_case else args.iters
+            iters = -(-iters // count) * count  # whole cycles over the batches
             torch.manual_seed(0)
             model = hf_model(model_type)
-            hf = statistics.median(time_hf(model, ids, mask, warmup, iters))
+            with torch.inference_mode():
+                for ids, mask in batches:
+                    for _ in range(args.warmup):
+                        model(input_ids=ids, attention_mask=mask)
+            ours = Ours(args.bench, model_type, inputs, args.threads, args.warmup)
+            hf_ms, ours_ms = [], []
+            for p in range(iters):
+                ids, mask = batches[p % count]
+                hf_ms.append(time_hf_once(model, ids, mask))
+                ours_ms.append(ours.run(p % count))
+            ours.close()
             del model
-            ours = statistics.median(time_ours(args.bench, model_type, inputs, args.threads, warmup, iters))
-            ratio = ours / hf
+            hf, mine = statistics.median(hf_ms), statistics.median(ours_ms)
+            ratio = mine / hf
+            paired = statistics.median(o / h for o, h in zip(ours_ms, hf_ms))
             target = TARGETS[name]
             met = "met" if ratio <= target else "MISSED"
-            real = int(mask.sum())
-            print(f"{name:40s} transformers {hf:9.1f} ms  ours {ours:9.1f} ms  ours/transformers "
-                  f"{ratio:5.2f} (target <= {target:.2f}: {met}; {real}/{batch * seq} real tokens, "
-                  f"{iters} passes)", flush=True)
-            results.append({"case": name, "transformers_ms": hf, "ours_ms": ours, "ratio": ratio,
-                            "target": target, "met": ratio <= target, "iters": iters})
+            real = sum(int(m.sum()) for _, m in batches) / count
+            print(f"{name:38s} transformers {hf:8.1f} ms  ours {mine:8.1f} ms  ratio {ratio:4.2f} "
+                  f"(paired {paired:4.2f}; target <= {target:.2f}: {met}; {real:.0f}/{batch * seq} "
+                  f"real tokens per batch, {count} batch(es), {iters} pairs)", flush=True)
+            results.append({"case": name, "transformers_ms": hf, "ours_ms": mine, "ratio": ratio,
+                            "paired_ratio": paired, "target": target, "met": ratio <= target,
+                            "pairs": iters, "batches": count,
+                            "transformers_samples_ms": hf_ms, "ours_samples_ms": ours_ms})
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
     return 0
