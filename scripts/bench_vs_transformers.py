@@ -111,7 +111,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=1, help="untimed passes per batch and side")
     parser.add_argument("--iters", type=int, default=10, help="timed passes per side (half for long cases)")
     parser.add_argument("--batches", type=int, default=4, help="distinct input batches per ragged case")
-    parser.add_argument("--only", help="run the cases whose name contains this")
+    parser.add_argument("--only", help="run the cases whose name starts with this")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -120,7 +120,7 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for index, (name, model_type, batch, seq, lengths) in enumerate(CASES):
-            if args.only and args.only not in name:
+            if args.only and not name.startswith(args.only):
                 continue
             g = torch.Generator().manual_seed(index)
             count = 1 if lengths == "full" else args.batches

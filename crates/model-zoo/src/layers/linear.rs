@@ -31,6 +31,20 @@ impl Linear {
         Self { weight, bias }
     }
 
+    /// One layer computing `parts` side by side (outputs concatenated in order), e.g. BERT's
+    /// query, key and value as one matrix product; all parts have a bias or none has.
+    pub fn fuse(parts: Vec<Linear>) -> Self {
+        let weights: Vec<Tensor> = parts.iter().map(|p| p.weight.shallow_clone()).collect();
+        let biases: Option<Vec<Tensor>> = parts
+            .iter()
+            .map(|p| p.bias.as_ref().map(Tensor::shallow_clone))
+            .collect();
+        Self {
+            weight: Tensor::cat(&weights, 0),
+            bias: biases.map(|b| Tensor::cat(&b, 0)),
+        }
+    }
+
     /// Applies the layer to the last dimension of `x`.
     pub fn forward(&self, x: &Tensor) -> Tensor {
         x.linear(&self.weight, self.bias.as_ref())

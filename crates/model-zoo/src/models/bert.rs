@@ -11,7 +11,7 @@ use tch::{Kind, Tensor};
 use super::{Dims, Task};
 use crate::error::{Error, Result};
 use crate::layers::activation::Activation;
-use crate::layers::attention::{additive, attend, attend_all, key_mask, merge_heads, split_heads};
+use crate::layers::attention::{additive, attend, attend_all, key_mask, merge_heads, split_qkv};
 use crate::layers::bert_head::BertHead;
 use crate::layers::linear::Linear;
 use crate::layers::norm::{Norm, NormKind};
@@ -97,9 +97,8 @@ impl BertConfig {
 
 // upstream: modeling_bert.py BertLayer (self-attention, output, intermediate, output)
 struct BertLayer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
+    /// Query, key and value fused into one `[3H, H]` product (outputs q | k | v).
+    qkv: Linear,
     attention_output: Linear,
     attention_norm: Norm,
     intermediate: Linear,
@@ -151,9 +150,20 @@ impl Bert {
             .map(|i| {
                 let p = format!("bert.encoder.layer.{i}");
                 BertLayer {
-                    query: Linear::new(params, &format!("{p}.attention.self.query"), h, h, true),
-                    key: Linear::new(params, &format!("{p}.attention.self.key"), h, h, true),
-                    value: Linear::new(params, &format!("{p}.attention.self.value"), h, h, true),
+                    qkv: Linear::fuse(
+                        ["query", "key", "value"]
+                            .iter()
+                            .map(|name| {
+                                Linear::new(
+                                    params,
+                                    &format!("{p}.attention.self.{name}"),
+                                    h,
+                                    h,
+                                    true,
+                                )
+                            })
+                            .collect(),
+                    ),
                     attention_output: Linear::new(
                         params,
                         &format!("{p}.attention.output.dense"),
@@ -220,17 +230,10 @@ impl Bert {
     pub fn flops(&self, batch: i64, seq: i64) -> f64 {
         let tokens = (batch * seq) as f64;
         let per_layer: f64 = self.layers.first().map_or(0.0, |l| {
-            [
-                &l.query,
-                &l.key,
-                &l.value,
-                &l.attention_output,
-                &l.intermediate,
-                &l.output,
-            ]
-            .iter()
-            .map(|lin| lin.flops_per_row())
-            .sum()
+            [&l.qkv, &l.attention_output, &l.intermediate, &l.output]
+                .iter()
+                .map(|lin| lin.flops_per_row())
+                .sum()
         });
         let attention = 4.0 * (seq * self.dims.hidden) as f64; // QKᵀ and AV per query token
         let head = self
@@ -252,9 +255,7 @@ impl Bert {
         let padded = attention_mask.eq(0).any().int64_value(&[]) != 0;
         let mask = padded.then(|| additive(&key_mask(attention_mask), x.kind()));
         for layer in &self.layers {
-            let q = split_heads(&layer.query.forward(&x), self.heads);
-            let k = split_heads(&layer.key.forward(&x), self.heads);
-            let v = split_heads(&layer.value.forward(&x), self.heads);
+            let (q, k, v) = split_qkv(&layer.qkv.forward(&x), self.heads);
             let context = merge_heads(&match &mask {
                 Some(mask) => attend(&q, &k, &v, mask),
                 None => attend_all(&q, &k, &v),
