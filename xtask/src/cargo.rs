@@ -13,6 +13,18 @@ pub fn cargo(root: &Path) -> Command {
     command
 }
 
+/// Builds the two binaries, `latency-analysis` and `analyze-latency`, in release mode.
+pub fn build_release_binaries(root: &Path) -> Result<()> {
+    exec(cargo(root).args([
+        "build",
+        "--release",
+        "-p",
+        "latency-cli",
+        "-p",
+        "analyze-cli",
+    ]))
+}
+
 /// Runs `command`, echoing it first, and fails if it does not exit with success.
 pub fn exec(command: &mut Command) -> Result<()> {
     let shown = show(command);

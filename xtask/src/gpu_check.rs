@@ -12,7 +12,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::bootstrap;
-use crate::cargo::{cargo, exec, target_dir};
+use crate::cargo::{build_release_binaries, cargo, exec, target_dir};
 
 /// The folder (under the workspace root) that travels to the GPU machine.
 pub const FOLDER: &str = ".gpu-check";
@@ -54,14 +54,7 @@ exit "$failed"
 /// [`FOLDER`] with the script, and prints the command to run there.
 pub fn run(root: &Path) -> Result<()> {
     bootstrap::ensure(root)?;
-    exec(cargo(root).args([
-        "build",
-        "--release",
-        "-p",
-        "latency-cli",
-        "-p",
-        "analyze-cli",
-    ]))?;
+    build_release_binaries(root)?;
     let tests = model_zoo_test_binary(root)?;
     let release = target_dir(root)?.join("release");
     let folder = root.join(FOLDER);

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::bootstrap;
-use crate::cargo::{cargo, exec, target_dir};
+use crate::cargo::{build_release_binaries, exec, target_dir};
 
 /// Settings small enough for a 2-core CPU; a GPU user runs the binary with the Python defaults.
 const CPU_FRIENDLY: &[&str] = &[
@@ -26,14 +26,7 @@ const CPU_FRIENDLY: &[&str] = &[
 /// `analyze-latency` on its JSON output.
 pub fn run(root: &Path) -> Result<()> {
     bootstrap::ensure(root)?;
-    exec(cargo(root).args([
-        "build",
-        "--release",
-        "-p",
-        "latency-cli",
-        "-p",
-        "analyze-cli",
-    ]))?;
+    build_release_binaries(root)?;
     let release = target_dir(root)?.join("release");
     let results = release.join("latency_results.csv");
     // configs/latency_config.yaml is the built-in default, kept as a file to read and copy.

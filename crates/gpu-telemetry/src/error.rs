@@ -40,18 +40,17 @@ pub enum Error {
     AlreadyStopped,
     /// The operating system refused to start the sampler thread.
     #[error("sampler thread could not start: {0}")]
-    Spawn(#[source] std::io::Error),
+    Spawn(std::io::Error),
     /// The sampler thread panicked (a device reader bug); the message is the panic's.
     #[error("sampler thread panicked: {0}")]
     SamplerPanicked(String),
     /// A file that could not be read, e.g. `/proc/self/status` where there is no procfs.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// What the operating system said.
-        #[source]
-        source: std::io::Error,
+        /// What the operating system said (in the message, not repeated as a source).
+        error: std::io::Error,
     },
     /// A file whose contents are not what was expected.
     #[error("{path}: {problem}")]

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// A file could not be read or written.
-    #[error("{}: {source}", .path.display())]
+    #[error("{}: {error}", .path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
+        /// The operating system's error (in the message, not repeated as a source, so that
+        /// `{:#}` chains print it once).
+        error: std::io::Error,
     },
     /// A results file whose extension is neither `.csv` nor `.json`.
     #[error("{}: unsupported results format: expected a .csv or .json file", .0.display())]
@@ -51,7 +52,7 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }

@@ -17,9 +17,9 @@ pub struct ProcessMemory {
 
 /// Reads this process's resident set and its peak (Linux only: elsewhere an [`Error::Io`]).
 pub fn process_memory() -> Result<ProcessMemory> {
-    let text = std::fs::read_to_string(STATUS).map_err(|source| Error::Io {
+    let text = std::fs::read_to_string(STATUS).map_err(|error| Error::Io {
         path: STATUS.into(),
-        source,
+        error,
     })?;
     parse_status(&text)
 }

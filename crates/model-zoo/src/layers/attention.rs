@@ -146,14 +146,3 @@ pub fn attend_window(q: &Tensor, k: &Tensor, v: &Tensor, half: i64, mask: &Windo
 pub fn attend_all(q: &Tensor, k: &Tensor, v: &Tensor) -> Tensor {
     Tensor::scaled_dot_product_attention(q, k, v, None::<Tensor>, 0.0, false, None, false)
 }
-
-/// Real tokens per row of a right-padded `attention_mask` `[B, S]`, read on the host.
-pub fn row_lengths(attention_mask: &Tensor) -> Vec<i64> {
-    Vec::<i64>::try_from(
-        attention_mask
-            .ne(0)
-            .sum_dim_intlist(1, false, Kind::Int64)
-            .to_device(tch::Device::Cpu),
-    )
-    .unwrap_or_default()
-}

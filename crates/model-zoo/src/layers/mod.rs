@@ -7,3 +7,4 @@ pub mod linear;
 pub mod norm;
 pub mod params;
 pub mod rotary;
+pub mod unpad;

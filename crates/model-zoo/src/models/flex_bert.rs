@@ -14,13 +14,14 @@ use super::{Dims, Task};
 use crate::error::{Error, Result};
 use crate::layers::activation::Activation;
 use crate::layers::attention::{
-    WindowMask, additive, attend, attend_all, attend_window, key_mask, merge_heads, row_lengths,
-    split_qkv, window_mask,
+    WindowMask, additive, attend, attend_all, attend_window, key_mask, merge_heads, split_qkv,
+    window_mask,
 };
 use crate::layers::linear::Linear;
 use crate::layers::norm::{Norm, NormKind};
 use crate::layers::params::{Init, ParamSource};
 use crate::layers::rotary::Rotary;
+use crate::layers::unpad::RealTokens;
 
 /// Shared size checks: every architecture needs `hidden % heads == 0` and at least one layer.
 ///
@@ -889,24 +890,17 @@ impl FlexBert {
     /// local layers banded, see [`attend_window`]). Pad positions of the output are zero for MLM
     /// and embeddings; classification pools as the padded path does.
     fn forward_unpadded(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Tensor {
-        let size = input_ids.size();
-        let (batch, seq) = (size[0], size[1]);
         let device = input_ids.device();
-        let real = attention_mask.ne(0);
-        let flat = real.view([-1]);
-        let index = flat.nonzero().squeeze_dim(1); // positions of real tokens in [B·S]
-        let ids = input_ids.reshape([-1]).index_select(0, &index);
+        let tokens = RealTokens::new(attention_mask);
+        let ids = tokens.gather(input_ids);
         let mut x = Tensor::embedding(&self.tok_embeddings, &ids, -1, false, false);
         if let Some(positions) = &self.position_embeddings {
-            let pos = Tensor::arange(seq, (Kind::Int64, device))
-                .repeat([batch])
-                .index_select(0, &index);
-            x += Tensor::embedding(positions, &pos, -1, false, false);
+            x += Tensor::embedding(positions, &tokens.positions(), -1, false, false);
         }
         x = self.embedding_norm.forward(&x);
         let kind = x.kind();
-        let lengths = row_lengths(attention_mask);
-        let longest = lengths.iter().copied().max().unwrap_or(0);
+        let lengths = &tokens.lengths;
+        let longest = tokens.longest();
         let grown;
         let rotary = match &self.rotary {
             Some(tables) if tables.0.len() >= longest => Some(tables),
@@ -955,19 +949,13 @@ impl FlexBert {
             x = self.layer(layer, &x, &attention);
         }
         // Back to [B, S, ·]: zeros at padding.
-        let repad = |t: &Tensor| {
-            let width = t.size()[1];
-            Tensor::zeros([batch * seq, width], (t.kind(), device))
-                .index_copy(0, &index, t)
-                .view([batch, seq, width])
-        };
         match &self.head {
-            FlexHead::Classification { .. } => self.output(repad(&x), attention_mask),
+            FlexHead::Classification { .. } => self.output(tokens.repad(&x), attention_mask),
             FlexHead::Mlm { head, bias } => {
                 let x = self.final_norm.forward(&x);
-                repad(&head.forward(&x).linear(&self.tok_embeddings, bias.as_ref()))
+                tokens.repad(&head.forward(&x).linear(&self.tok_embeddings, bias.as_ref()))
             }
-            FlexHead::Embedding => repad(&self.final_norm.forward(&x)),
+            FlexHead::Embedding => tokens.repad(&self.final_norm.forward(&x)),
         }
     }
 

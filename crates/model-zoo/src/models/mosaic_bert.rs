@@ -13,11 +13,12 @@ use tch::{Kind, Tensor};
 use super::{Dims, Task};
 use crate::error::Result;
 use crate::layers::activation::Activation;
-use crate::layers::attention::{attend, merge_heads, row_lengths, split_qkv};
+use crate::layers::attention::{attend, merge_heads, split_qkv};
 use crate::layers::bert_head::BertHead;
 use crate::layers::linear::Linear;
 use crate::layers::norm::{Norm, NormKind};
 use crate::layers::params::{Init, ParamSource};
+use crate::layers::unpad::RealTokens;
 
 /// The MosaicBERT configuration keys that shape the forward pass. Defaults are MosaicBERT-base:
 /// BERT-base sizes, intermediate 3072, vocabulary 30528 (30522 rounded up to a multiple of 8).
@@ -256,17 +257,15 @@ impl MosaicBert {
     /// only, attention per sequence with its ALiBi bias and no padding keys. Pad positions of MLM
     /// logits and embeddings are zero.
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Tensor {
-        let size = input_ids.size();
-        let (batch, seq) = (size[0], size[1]);
         let device = input_ids.device();
-        let index = attention_mask.ne(0).view([-1]).nonzero().squeeze_dim(1);
-        let ids = input_ids.reshape([-1]).index_select(0, &index);
+        let tokens = RealTokens::new(attention_mask);
+        let ids = tokens.gather(input_ids);
         let mut x = Tensor::embedding(&self.word_embeddings, &ids, -1, false, false)
             + self.token_type_embeddings.get(0);
         x = self.embedding_norm.forward(&x);
         let kind = x.kind();
-        let lengths = row_lengths(attention_mask);
-        let longest = lengths.iter().copied().max().unwrap_or(0);
+        let lengths = &tokens.lengths;
+        let longest = tokens.longest();
         // −slope·|i − j| for the longest row; shorter rows take its top-left corner.
         let alibi = self.alibi(longest, device).to_kind(kind);
         let (heads, hidden) = (self.dims.heads, self.dims.hidden);
@@ -283,28 +282,12 @@ impl MosaicBert {
             let context = Tensor::cat(&outputs, 0);
             x = self.mlp(layer, &x, &context);
         }
-        let repad = |t: &Tensor| {
-            let width = t.size()[1];
-            Tensor::zeros([batch * seq, width], (t.kind(), device))
-                .index_copy(0, &index, t)
-                .view([batch, seq, width])
-        };
         match &self.head {
-            BertHead::Classification { .. } => {
-                // The pooler reads each row's first token.
-                let starts: Vec<i64> = lengths
-                    .iter()
-                    .scan(0, |offset, &len| {
-                        let first = *offset;
-                        *offset += len;
-                        Some(first)
-                    })
-                    .collect();
-                let first = x.index_select(0, &Tensor::from_slice(&starts).to_device(device));
-                self.head
-                    .forward(&first.unsqueeze(1), &self.word_embeddings)
-            }
-            _ => repad(&self.head.forward(&x, &self.word_embeddings)),
+            // The pooler reads each row's first token.
+            BertHead::Classification { .. } => self
+                .head
+                .forward(&tokens.firsts(&x).unsqueeze(1), &self.word_embeddings),
+            _ => tokens.repad(&self.head.forward(&x, &self.word_embeddings)),
         }
     }
 
