@@ -55,6 +55,15 @@ impl Rotary {
         }
     }
 
+    /// The same tables, sharing their storage.
+    pub fn shallow_clone(&self) -> Self {
+        Self {
+            cos: self.cos.shallow_clone(),
+            sin: self.sin.shallow_clone(),
+            dim: self.dim,
+        }
+    }
+
     /// The number of positions the tables cover.
     pub fn len(&self) -> i64 {
         self.cos.size()[0]

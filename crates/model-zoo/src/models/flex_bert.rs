@@ -776,6 +776,18 @@ impl FlexBert {
             }
     }
 
+    /// The (global, local) rotary tables for `seq` positions: the prebuilt ones when long
+    /// enough, else tables built for this length.
+    fn tables(&self, seq: i64, device: tch::Device) -> Option<(Rotary, Rotary)> {
+        match &self.rotary {
+            Some(tables) if tables.0.len() >= seq => {
+                Some((tables.0.shallow_clone(), tables.1.shallow_clone()))
+            }
+            Some(_) => self.rotary_for(seq, device),
+            None => None,
+        }
+    }
+
     fn rotary_for(&self, seq: i64, device: tch::Device) -> Option<(Rotary, Rotary)> {
         let r = self.spec.rope?;
         Some((
@@ -856,15 +868,7 @@ impl FlexBert {
                 kind,
             )
         });
-        let grown;
-        let rotary = match &self.rotary {
-            Some(tables) if tables.0.len() >= seq => Some(tables),
-            Some(_) => {
-                grown = self.rotary_for(seq, device);
-                grown.as_ref()
-            }
-            None => None,
-        };
+        let rotary = self.tables(seq, device);
         let heads = self.spec.heads;
         for layer in &self.layers {
             let mask = match (&local_mask, layer.global) {
@@ -873,7 +877,7 @@ impl FlexBert {
             };
             let attention = |qkv: &Tensor| {
                 let (mut q, mut k, v) = split_qkv(qkv, heads);
-                if let Some(tables) = rotary {
+                if let Some(tables) = &rotary {
                     let table = if layer.global { &tables.0 } else { &tables.1 };
                     q = table.apply(&q);
                     k = table.apply(&k);
@@ -901,15 +905,7 @@ impl FlexBert {
         let kind = x.kind();
         let lengths = &tokens.lengths;
         let longest = tokens.longest();
-        let grown;
-        let rotary = match &self.rotary {
-            Some(tables) if tables.0.len() >= longest => Some(tables),
-            Some(_) => {
-                grown = self.rotary_for(longest, device);
-                grown.as_ref()
-            }
-            None => None,
-        };
+        let rotary = self.tables(longest, device);
         let windows: Vec<Option<WindowMask>> = lengths
             .iter()
             .map(|&len| {
@@ -931,7 +927,7 @@ impl FlexBert {
                     let (mut q, mut k, v) =
                         split_qkv(&qkv.narrow(0, start, len).unsqueeze(0), heads);
                     start += len;
-                    if let Some(tables) = rotary {
+                    if let Some(tables) = &rotary {
                         let table = if layer.global { &tables.0 } else { &tables.1 };
                         q = table.apply(&q);
                         k = table.apply(&k);
