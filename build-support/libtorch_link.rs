@@ -63,16 +63,9 @@ fn link_libtorch() {
 /// libtorch archive. `None` when neither file is there.
 fn libtorch_version(lib: &std::path::Path) -> Option<String> {
     let root = lib.parent()?;
-    let version_py = root.join("version.py");
-    let build_version = root.join("build-version");
-    println!("cargo:rerun-if-changed={}", version_py.display());
-    println!("cargo:rerun-if-changed={}", build_version.display());
-    if let Ok(text) = std::fs::read_to_string(&version_py) {
-        let line = text.lines().find(|l| l.starts_with("__version__"))?;
-        let value = line.split('=').nth(1)?.trim().trim_matches(|c| c == '\'' || c == '"');
-        return Some(value.to_owned());
-    }
-    std::fs::read_to_string(build_version)
-        .ok()
-        .map(|v| v.trim().to_owned())
+    println!("cargo:rerun-if-changed={}", root.join("version.py").display());
+    println!("cargo:rerun-if-changed={}", root.join("build-version").display());
+    libtorch_version_in(root)
 }
+
+include!("libtorch_version.rs");

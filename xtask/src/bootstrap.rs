@@ -13,6 +13,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::libtorch_version;
+
 /// The PyTorch release that tch 0.24 needs.
 const TORCH_VERSION: &str = "2.11.0";
 
@@ -146,15 +148,10 @@ fn check_libtorch(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The version a wheel (`version.py`) or a libtorch archive (`build-version`) states.
+/// The version a wheel (`version.py`) or a libtorch archive (`build-version`) states; the same
+/// reader the build scripts use.
 fn version_of(dir: &Path) -> Option<String> {
-    if let Ok(text) = std::fs::read_to_string(dir.join("version.py")) {
-        let line = text.lines().find(|l| l.starts_with("__version__"))?;
-        let value = line.split('=').nth(1)?.trim();
-        return Some(value.trim_matches(|c| c == '\'' || c == '"').to_owned());
-    }
-    let text = std::fs::read_to_string(dir.join("build-version")).ok()?;
-    Some(text.trim().to_owned())
+    libtorch_version::libtorch_version_in(dir)
 }
 
 /// Installs the torch wheel (with its CUDA libraries, which `libtorch_cuda.so` needs) into

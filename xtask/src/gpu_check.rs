@@ -19,7 +19,7 @@ pub const FOLDER: &str = ".gpu-check";
 
 /// What runs there: model-zoo's allocator tests on the GPU, then the default config at batch 1
 /// and 8, sequence 128 and 512, in fp32 and bf16, then ragged inputs; results under `$OUT`.
-const SCRIPT: &str = r#"#!/usr/bin/env bash
+const SCRIPT: &str = r##"#!/usr/bin/env bash
 # Written by `cargo xtask gpu-check`. Runs on a GPU machine with torch 2.11.0 + CUDA installed
 # (default /opt/torch/.venv; set TORCH_PYTHON to another interpreter). Results go to $OUT.
 # Every check runs even when one fails; the exit status says whether all passed.
@@ -36,7 +36,7 @@ mkdir -p "$out"
 { nvidia-smi || true; "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'; } \
   2>&1 | tee "$out/machine.txt"
 : > "$out/checks.txt"
-check "model-zoo CUDA allocator tests" "$here/model-zoo-tests" cuda_memory --nocapture --test-threads 1
+check "model-zoo CUDA allocator and PCI bus id tests" "$here/model-zoo-tests" cuda_ --nocapture --test-threads 1
 for dtype in fp32 bf16; do
   check "default config, $dtype" "$here/latency-analysis" --config-file "$here/latency_config.yaml" \
     --device cuda --batch-size 1,8 --sequence-length 128,512 --dtype "$dtype" \
@@ -45,10 +45,27 @@ done
 check "ragged inputs (uniform:64..512), bf16" "$here/latency-analysis" \
   --config-file "$here/latency_config.yaml" --device cuda --batch-size 8 --sequence-length 512 \
   --dtype bf16 --lengths uniform:64..512 --output-file "$out/gpu_ragged.csv"
+# --min-time 2: a measured window long enough for the NVML energy counter (shorter windows
+# record no energy, by design).
+check "energy window (bf16, batch 8 x 512, 2 s per model)" "$here/latency-analysis" \
+  --config-file "$here/latency_config.yaml" --device cuda --batch-size 8 --sequence-length 512 \
+  --dtype bf16 --min-time 2 --output-file "$out/gpu_energy.csv"
+check "telemetry and memory columns" "$python" - "$out"/gpu_*.csv <<'PY'
+import csv, sys
+cols = ["model_name", "batch_size", "sequence_length", "dtype", "median_latency", "peak_memory_mb",
+        "allocated_memory_mb", "input_memory_mb", "avg_gpu_power_w", "energy_j_per_sample",
+        "energy_j_per_batch", "telemetry_window_s", "throttled_fraction", "sm_clock_min_mhz",
+        "sm_clock_max_mhz", "device_name", "driver_version", "job_id"]
+for path in sys.argv[1:]:
+    print("#", path)
+    print(",".join(cols))
+    for row in csv.DictReader(open(path)):
+        print(",".join(row.get(c, "") for c in cols))
+PY
 check "analysis" "$here/analyze-latency" "$out"/gpu_*.json --format markdown --save-analysis \
   --output-file "$out/analysis.md"
 exit "$failed"
-"#;
+"##;
 
 /// Builds the release binaries and model-zoo's unit tests, copies them stripped into
 /// [`FOLDER`] with the script, and prints the command to run there.

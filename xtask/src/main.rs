@@ -18,6 +18,9 @@ mod bench;
 mod bootstrap;
 mod cargo;
 mod gpu_check;
+/// The libtorch version reader shared with the build scripts.
+#[path = "../../build-support/libtorch_version.rs"]
+mod libtorch_version;
 mod run_default;
 mod test;
 

@@ -59,6 +59,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cuda_map;
 pub mod energy;
 mod error;
 pub mod host;
@@ -71,6 +72,7 @@ pub mod testing;
 mod throttle;
 mod window;
 
+pub use crate::cuda_map::{CudaEnv, GpuDirectory, parse_pci_bus_id, resolve_cuda_device};
 pub use crate::energy::EnergySource;
 pub use crate::error::{Error, Result};
 pub use crate::missing::{Missing, Reading, unique as unique_missing};

@@ -1,6 +1,9 @@
-//! A scripted [`DeviceReader`], to exercise the sampler and its callers without a GPU.
+//! Stand-ins for a GPU machine: a scripted [`DeviceReader`] to exercise the sampler and its
+//! callers, and a [`FakeDirectory`] of GPUs whose readers are scripted.
 
+use crate::cuda_map::GpuDirectory;
 use crate::missing::Reading;
+use crate::nvml::{ClockState, DeviceInfo};
 use crate::reader::{DeviceReader, Readings};
 use crate::throttle::ThrottleReasons;
 use std::sync::Arc;
@@ -83,5 +86,82 @@ impl DeviceReader for ScriptedReader {
     fn energy_mj(&mut self) -> Reading<u64> {
         play(&self.energy_mj, &mut self.next_energy)
             .unwrap_or_else(|| Err("no scripted energy counter".into()))
+    }
+}
+
+/// The facts of a fake GPU: `name`, `uuid` and `pci_bus_id` (NVML's writing, e.g.
+/// `00000000:3B:00.0`) set, the rest unknown.
+pub fn fake_device_info(index: u32, name: &str, uuid: &str, pci_bus_id: &str) -> DeviceInfo {
+    DeviceInfo {
+        index,
+        name: Some(name.to_owned()),
+        uuid: Some(uuid.to_owned()),
+        pci_bus_id: Some(pci_bus_id.to_owned()),
+        total_memory_bytes: None,
+        power_limit_mw: None,
+        default_power_limit_mw: None,
+        persistence_mode: None,
+        clocks: ClockState::Unknown {
+            reason: "fake device".to_owned(),
+        },
+        missing: Vec::new(),
+    }
+}
+
+/// A machine's GPUs for tests: fixed facts, and for each a factory of readers (called once per
+/// [`GpuDirectory::reader`]); the indices of the readers handed out are logged.
+pub struct FakeDirectory {
+    devices: Vec<DeviceInfo>,
+    driver_version: Option<String>,
+    readers: Box<dyn Fn(u32) -> Box<dyn DeviceReader> + Send + Sync>,
+    opened: std::sync::Mutex<Vec<u32>>,
+}
+
+impl FakeDirectory {
+    /// `devices` (in NVML order), whose readers `readers(index)` makes.
+    pub fn new(
+        devices: Vec<DeviceInfo>,
+        driver_version: Option<&str>,
+        readers: impl Fn(u32) -> Box<dyn DeviceReader> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            devices,
+            driver_version: driver_version.map(str::to_owned),
+            readers: Box::new(readers),
+            opened: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The NVML indices of the readers handed out so far, in order.
+    pub fn opened(&self) -> Vec<u32> {
+        self.opened.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for FakeDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeDirectory")
+            .field("devices", &self.devices)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GpuDirectory for FakeDirectory {
+    fn devices(&self) -> Vec<DeviceInfo> {
+        self.devices.clone()
+    }
+
+    fn driver_version(&self) -> Option<String> {
+        self.driver_version.clone()
+    }
+
+    fn reader(&self, index: u32) -> Result<Box<dyn DeviceReader>, String> {
+        if !self.devices.iter().any(|d| d.index == index) {
+            return Err(format!("no fake device {index}"));
+        }
+        if let Ok(mut opened) = self.opened.lock() {
+            opened.push(index);
+        }
+        Ok((self.readers)(index))
     }
 }

@@ -3,8 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
-use model_zoo::Lengths;
+use clap::Parser;
+use model_zoo::{Dtype, Lengths};
+use runner::{Inputs, Settings, SteadyStateRule};
 
 /// Measure the inference latency of BERT-family encoders on a GPU or CPU.
 ///
@@ -42,6 +43,16 @@ pub struct Args {
     #[arg(long, default_value_t = 10)]
     pub warmup_batches: u32,
 
+    /// Warm up for at least this many seconds too (and at least --warmup-batches batches).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0, value_parser = parse_seconds)]
+    pub warmup_time: f64,
+
+    /// Keep warming up until the median of the last 10 warm-up batches is within TOLERANCE
+    /// (default 0.03, i.e. 3%) of the median of the 10 before them, for at most 60 s (or
+    /// --warmup-time if longer); records say whether steady state was reached.
+    #[arg(long, value_name = "TOLERANCE", num_args = 0..=1, default_missing_value = "0.03", value_parser = parse_fraction)]
+    pub steady_state: Option<f64>,
+
     /// Batches measured (capped by the number of batches the samples make).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub measure_batches: u32,
@@ -51,7 +62,7 @@ pub struct Args {
     pub device: String,
 
     /// Float type of the weights and activations.
-    #[arg(long, value_enum, default_value_t = Dtype::Fp32)]
+    #[arg(long, default_value = "fp32", value_parser = parse_dtype())]
     pub dtype: Dtype,
 
     /// CPU intra-op threads for libtorch (default: libtorch's own choice); recorded with results.
@@ -116,36 +127,27 @@ pub struct Args {
     pub json: bool,
 }
 
-/// `--dtype` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Dtype {
-    /// 32-bit float.
-    Fp32,
-    /// 16-bit float.
-    Fp16,
-    /// bfloat16.
-    Bf16,
-}
-
-impl Dtype {
-    /// The name used in results files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fp32 => "fp32",
-            Self::Fp16 => "fp16",
-            Self::Bf16 => "bf16",
-        }
-    }
+/// `--dtype`: one of model-zoo's dtypes, listed in `--help`.
+fn parse_dtype() -> impl clap::builder::TypedValueParser<Value = Dtype> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Dtype::ALL.map(Dtype::as_str))
+        .map(|name| name.parse::<Dtype>().unwrap_or(Dtype::Fp32))
 }
 
 fn parse_lengths(text: &str) -> Result<Lengths, String> {
     Lengths::parse(text).map_err(|e| e.to_string())
 }
 
+/// The longest time flag accepted: a year, far beyond any run, and well inside what a
+/// `Duration` holds.
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
 fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-        _ => Err(format!("'{text}' is not a number of seconds >= 0")),
+        Ok(x) if (0.0..=MAX_SECONDS).contains(&x) => Ok(x),
+        _ => Err(format!(
+            "'{text}' is not a number of seconds from 0 to {MAX_SECONDS} (a year)"
+        )),
     }
 }
 
@@ -159,11 +161,55 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
 }
 
 impl Args {
-    /// The number of batches measured at `batch_size`: `--measure-batches`, capped by the batches
-    /// that `--num-samples` make, as in the Python tool.
-    pub fn measured_batches(&self, batch_size: u32) -> u32 {
-        self.measure_batches
-            .min(self.num_samples.div_ceil(batch_size))
+    /// Checks the flags that depend on each other, as a parse error would (exit 2).
+    ///
+    /// # Errors
+    /// A message naming the flags: `--min-time` above `--max-time`.
+    pub fn validate(&self) -> Result<(), String> {
+        if let (Some(min), Some(max)) = (self.min_time, self.max_time) {
+            if min > max {
+                return Err(format!(
+                    "--min-time {min} is above --max-time {max}: adaptive stopping would stop before \
+                     the least time; lower --min-time or raise --max-time"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where token ids come from.
+    pub fn inputs(&self) -> Inputs {
+        match (&self.text_file, &self.tokenizer) {
+            (Some(text_file), Some(tokenizer)) => Inputs::Text {
+                text_file: text_file.clone(),
+                tokenizer: tokenizer.clone(),
+            },
+            _ => Inputs::Random(self.lengths.clone()),
+        }
+    }
+
+    /// The run's settings on `device` (`cpu` or `cuda:N`).
+    pub fn settings(&self, device: String) -> Settings {
+        Settings {
+            batch_sizes: self.batch_size.clone(),
+            sequence_lengths: self.sequence_length.clone(),
+            dtype: self.dtype,
+            device,
+            inputs: self.inputs(),
+            seed: self.seed,
+            include_transfer: self.include_transfer,
+            warmup_batches: self.warmup_batches,
+            warmup_time_s: self.warmup_time,
+            steady_state: self.steady_state.map(|tolerance| SteadyStateRule {
+                window: 10,
+                tolerance,
+            }),
+            num_samples: self.num_samples,
+            measure_batches: self.measure_batches,
+            min_time_s: self.min_time,
+            target_ci: self.target_ci,
+            max_time_s: self.max_time,
+        }
     }
 }
 
@@ -192,7 +238,7 @@ mod tests {
             (1000, 10, 100)
         );
         assert_eq!(args.device, "auto");
-        assert_eq!(args.measured_batches(8), 100);
+        assert_eq!(args.settings("cpu".into()).sampling(8).measure_batches, 100);
     }
 
     #[test]
@@ -208,8 +254,12 @@ mod tests {
         ]);
         assert_eq!(args.batch_size, [1, 8]);
         assert_eq!(args.sequence_length, [128, 512]);
+        let settings = args.settings("cpu".into());
         assert_eq!(
-            (args.measured_batches(1), args.measured_batches(8)),
+            (
+                settings.sampling(1).measure_batches,
+                settings.sampling(8).measure_batches
+            ),
             (20, 3)
         );
     }
@@ -235,6 +285,39 @@ mod tests {
             "--max-time needs --target-ci"
         );
         assert!(Args::try_parse_from(["x", "--max-time", "5", "--target-ci", "0.02"]).is_ok());
+    }
+
+    #[test]
+    fn timing_flags_are_checked_before_anything_runs() {
+        // A Duration cannot hold 1e30 s: refused at parse time, not a panic later.
+        for flag in ["--min-time", "--warmup-time"] {
+            let err = Args::try_parse_from(["x", flag, "1e30"]).unwrap_err();
+            assert!(err.to_string().contains("1e30"), "{err}");
+        }
+        let args = Args::parse_from([
+            "x",
+            "--target-ci",
+            "0.02",
+            "--min-time",
+            "10",
+            "--max-time",
+            "5",
+        ]);
+        let err = args.validate().unwrap_err();
+        assert!(
+            err.contains("--min-time 10") && err.contains("--max-time 5"),
+            "{err}"
+        );
+        let steady = Args::parse_from(["x", "--steady-state"]);
+        assert_eq!(steady.steady_state, Some(0.03));
+        let steady = Args::parse_from(["x", "--steady-state", "0.05", "--warmup-time", "2"]);
+        let settings = steady.settings("cpu".into());
+        assert_eq!(settings.steady_state.map(|s| s.tolerance), Some(0.05));
+        assert_eq!(settings.warmup_time_s, 2.0);
+        assert_eq!(
+            Args::parse_from(["x", "--dtype", "bf16"]).dtype,
+            Dtype::Bf16
+        );
     }
 
     #[test]

@@ -1,20 +1,23 @@
 //! `latency-analysis`: measures the inference latency of BERT-family encoders.
 //!
-//! Glue only: `args` parses the flags, `config` reads and checks the YAML, `run` builds and times
-//! each model with the libraries (`model-zoo`, `timing-core`, `gpu-telemetry`, `report`), and
-//! `output` prints. Exit status 0 when every model ran, 1 when some failed, 2 on an error, 130
-//! after Ctrl-C (the records measured so far are saved).
+//! Glue only: `args` parses the flags, `config` reads and checks the YAML, the `runner` library
+//! plans the jobs and measures them, and `output` prints. Exit status 0 when every job ran, 1
+//! when some failed, 2 on an error, 130 after Ctrl-C or SIGTERM (the records measured so far are
+//! saved; a second signal exits at once).
 
 mod args;
 mod config;
 mod output;
-mod run;
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use clap::Parser;
-use model_zoo::{BuildOptions, DeviceChoice, LibtorchInfo};
+use model_zoo::{DeviceChoice, LibtorchInfo, tch};
+use report::io::ResultsWriter;
+use runner::{CpuDevice, CudaDevice, Device, Outcome, Plan, Runner, RunnerOptions};
 
 use crate::args::Args;
 use crate::output::Output;
@@ -32,20 +35,22 @@ fn main() -> ExitCode {
 }
 
 fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
+    args.validate().map_err(|e| anyhow!(e))?;
     if let Some(threads) = args.threads {
-        model_zoo::tch::set_num_threads(i32::try_from(threads).context("--threads is too large")?);
+        model_zoo::set_threads(threads);
     }
     let choice: DeviceChoice = args.device.parse()?;
-    let device = choice.resolve()?;
-    let info = LibtorchInfo::detect();
+    let device: Box<dyn Device> = match choice.resolve()? {
+        tch::Device::Cuda(index) => Box::new(CudaDevice::new(index)),
+        _ => Box::new(CpuDevice),
+    };
     if choice == DeviceChoice::Auto {
-        out.notice(&format!("--device auto chose {}", run::device_name(device)));
+        out.notice(&format!("--device auto chose {}", device.name()));
     }
+    let threads = model_zoo::threads();
+    let (version, dtype) = (LibtorchInfo::detect().version, args.dtype);
     out.notice(&format!(
-        "libtorch {} ({} intra-op threads), dtype {}",
-        info.version,
-        model_zoo::tch::get_num_threads(),
-        args.dtype.as_str()
+        "libtorch {version} ({threads} intra-op threads), dtype {dtype}"
     ));
     let (entries, builtin) = config::load(&args.config_file)?;
     if builtin {
@@ -55,8 +60,9 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
             entries.len()
         ));
     }
+    let settings = args.settings(device.name());
     // Read the lengths, text and tokenizer files now: a bad one stops the run before any model.
-    let inputs = run::generator(args, i64::MAX)?;
+    let inputs = settings.inputs.generator(settings.seed, i64::MAX)?;
     out.notice(&format!("inputs: {}", inputs.describe()));
     let shortest = args.sequence_length.iter().copied().min().unwrap_or(0);
     if let Some(longest) = inputs.longest().filter(|&l| l > shortest) {
@@ -64,92 +70,128 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
             "--lengths asks for rows of up to {longest} tokens; at --sequence-length {shortest} they are cut to it"
         ));
     }
-    if args.dry_run {
-        return dry_run(args, &entries, device, out);
+    if args.include_transfer && !device.is_gpu() {
+        out.warning("--include-transfer has no effect on the CPU: there is no copy to time");
     }
-    ctrlc::set_handler(|| run::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst))
-        .context("installing the Ctrl-C handler")?;
-    let outcome = run::run(args, &entries, device, out)?;
-    out.table(&outcome.records);
+    let plan = Plan::new(&entries, &settings);
+    if args.dry_run {
+        return Ok(dry_run(&plan, device.torch(), out));
+    }
+    let mut writer = ResultsWriter::new(&args.output_file)?;
+    writer
+        .prepare()
+        .with_context(|| format!("results file {}", args.output_file.display()))?;
+    let interrupt = install_signal_handler()?;
+    out.notice(&format!(
+        "plan {}: {} job(s), results to {}",
+        plan.hash(),
+        plan.jobs().len(),
+        args.output_file.display()
+    ));
+    let options = RunnerOptions {
+        interrupt: Arc::clone(&interrupt),
+        ..RunnerOptions::default()
+    };
+    let mut failures = Vec::new();
+    for result in Runner::new(&plan, &*device, out, options) {
+        out.finish();
+        match result.outcome {
+            Outcome::Measured(row) => {
+                out.record(&row);
+                writer
+                    .append(*row)
+                    .with_context(|| format!("writing {}", writer.csv_path().display()))?;
+            }
+            // The cause names the stage (`inputs: ...`, `forward pass failed: ...`).
+            Outcome::Failed { cause, .. } => {
+                let what = result.job.job.label();
+                out.failure(&what, &cause);
+                failures.push((what, cause));
+            }
+            Outcome::Interrupted => {}
+        }
+    }
+    let records = writer.rows();
+    out.table(records);
     out.warnings();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&outcome.records)?);
+        println!("{}", serde_json::to_string_pretty(records)?);
     }
-    if !outcome.records.is_empty() {
+    if !records.is_empty() {
         out.notice(&format!(
             "results written to {} and its .json",
             args.output_file.display()
         ));
     }
-    if outcome.interrupted {
+    if interrupt.load(Ordering::SeqCst) {
         eprintln!(
             "interrupted: {} record(s) saved in {}",
-            outcome.records.len(),
+            records.len(),
             args.output_file.display()
         );
         return Ok(ExitCode::from(130));
     }
-    if outcome.failures.is_empty() {
+    if failures.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("{} failure(s):", outcome.failures.len());
-    for (what, cause) in &outcome.failures {
+    eprintln!("{} failure(s):", failures.len());
+    for (what, cause) in &failures {
         eprintln!("  {what}: {cause}");
     }
     Ok(ExitCode::from(1))
 }
 
-/// Builds every model without running it and prints its size and cost.
-fn dry_run(
-    args: &Args,
-    entries: &[model_zoo::ModelEntry],
-    device: model_zoo::tch::Device,
-    out: &Output,
-) -> Result<ExitCode> {
-    let kind = run::kind(args);
-    let bytes_per_value = if args.dtype == args::Dtype::Fp32 {
-        4.0
-    } else {
-        2.0
-    };
+/// The first Ctrl-C or SIGTERM (Slurm's and CI's time limit) sets the returned flag: the run
+/// stops at the next batch and saves what it measured. A second one exits at once (130).
+fn install_signal_handler() -> Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handler_flag = Arc::clone(&flag);
+    ctrlc::set_handler(move || {
+        if handler_flag.swap(true, Ordering::SeqCst) {
+            eprintln!("latency-analysis: second interrupt: exiting now");
+            std::process::exit(130);
+        }
+    })
+    .context("installing the Ctrl-C/SIGTERM handler")?;
+    Ok(flag)
+}
+
+/// Prints the plan: every job with its id, model size and cost; builds each model once, runs
+/// nothing.
+fn dry_run(plan: &Plan, device: tch::Device, out: &Output) -> ExitCode {
+    println!("plan {} ({} jobs)", plan.hash(), plan.jobs().len());
     let mut failed = false;
-    for entry in entries {
-        let options = BuildOptions {
-            device,
-            kind,
-            seed: args.seed,
-            max_len: 8,
-        };
-        match model_zoo::build(entry, &options) {
-            Ok(model) => {
-                let params = model.num_parameters() as f64;
-                for &batch in &args.batch_size {
-                    for &seq in &args.sequence_length {
-                        let flops = model
-                            .flops(i64::from(batch), i64::from(seq))
-                            .map_or("unknown GFLOP (TorchScript)".to_owned(), |f| {
-                                format!("{:.2} GFLOP", f / 1e9)
-                            });
-                        println!(
-                            "{}: {} ({}), {:.1} M parameters, {:.1} MB of weights, {flops} per forward at batch {batch} x seq {seq}",
-                            entry.name,
-                            entry.model_type.as_str(),
-                            format!("{:?}", entry.task_type).to_lowercase(),
-                            params / 1e6,
-                            params * bytes_per_value / f64::from(1u32 << 20),
-                        );
-                    }
-                }
+    for (job, cost) in runner::inspect(plan, device) {
+        let j = &job.job;
+        match cost {
+            Ok(cost) => {
+                let flops = cost
+                    .flops_per_forward
+                    .map_or("unknown GFLOP (TorchScript)".to_owned(), |f| {
+                        format!("{:.2} GFLOP", f / 1e9)
+                    });
+                println!(
+                    "{} {}: {} ({}), {:.1} M parameters, {:.1} MB of weights ({}), {flops} per forward, inputs {}, timed {}",
+                    job.id,
+                    j.label(),
+                    j.model.model_type.as_str(),
+                    format!("{:?}", j.model.task_type).to_lowercase(),
+                    cost.num_parameters as f64 / 1e6,
+                    cost.weight_bytes as f64 / f64::from(1u32 << 20),
+                    j.dtype,
+                    j.inputs_text(),
+                    j.time_boundary.as_str(),
+                );
             }
-            Err(err) => {
-                out.failure(&entry.name, &format!("{err:#}"));
+            Err(cause) => {
+                out.failure(&j.label(), &cause);
                 failed = true;
             }
         }
     }
-    Ok(if failed {
+    if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }

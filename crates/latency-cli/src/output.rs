@@ -2,11 +2,12 @@
 //! red, and the Python tool's results table.
 
 use std::cell::RefCell;
-use std::io::IsTerminal;
 use std::time::Duration;
 
+use anstyle::{AnsiColor, Style as Colour};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use report::ResultRow;
+use runner::{Observer, PlannedJob, Stage};
 use tabled::builder::Builder;
 use tabled::settings::Style;
 use timing_core::{Phase, Progress};
@@ -16,7 +17,6 @@ use timing_core::{Phase, Progress};
 /// which keeps standard output for the records).
 pub struct Output {
     quiet: bool,
-    color: bool,
     table_on_stderr: bool,
     bar: RefCell<Option<ProgressBar>>,
     warnings: RefCell<Vec<String>>,
@@ -28,18 +28,18 @@ impl Output {
     pub fn new(quiet: bool, json: bool) -> Self {
         Self {
             quiet,
-            color: std::io::stderr().is_terminal(),
             table_on_stderr: json,
             bar: RefCell::new(None),
             warnings: RefCell::new(Vec::new()),
         }
     }
 
-    /// Prints a line on standard error without breaking the progress bar.
+    /// Prints a line on standard error without breaking the progress bar. Colour codes are
+    /// dropped where standard error is not a terminal, or `NO_COLOR` is set (anstream).
     fn line(&self, text: &str) {
         match self.bar.borrow().as_ref() {
-            Some(bar) => bar.suspend(|| eprintln!("{text}")),
-            None => eprintln!("{text}"),
+            Some(bar) => bar.suspend(|| anstream::eprintln!("{text}")),
+            None => anstream::eprintln!("{text}"),
         }
     }
 
@@ -58,13 +58,10 @@ impl Output {
         }
     }
 
-    /// A failure, in red on terminals; printed even when quiet.
+    /// A failure, in red on terminals (unless `NO_COLOR`); printed even when quiet.
     pub fn failure(&self, what: &str, cause: &str) {
-        if self.color {
-            self.line(&format!("\x1b[31m✗ {what}: {cause}\x1b[0m"));
-        } else {
-            self.line(&format!("✗ {what}: {cause}"));
-        }
+        let red = Colour::new().fg_color(Some(AnsiColor::Red.into()));
+        self.line(&format!("{red}✗ {what}: {cause}{red:#}"));
     }
 
     /// Starts the progress bar of one model (and shape), in phase `phase` (e.g. build).
@@ -105,6 +102,18 @@ impl Output {
             });
         }
         bar.set_position(p.iterations as u64);
+    }
+
+    /// Stops the bar's redraw thread while batches are measured (it would take CPU time from a
+    /// CPU model), and starts it again for the slower stages.
+    fn steady_tick(&self, on: bool) {
+        if let Some(bar) = self.bar.borrow().as_ref() {
+            if on {
+                bar.enable_steady_tick(Duration::from_millis(100));
+            } else {
+                bar.disable_steady_tick();
+            }
+        }
     }
 
     /// Removes the current progress bar.
@@ -238,4 +247,23 @@ fn bar_style() -> ProgressStyle {
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ")
+}
+
+impl Observer for Output {
+    fn stage(&self, job: &PlannedJob, stage: Stage) {
+        match stage {
+            Stage::Build => self.start(&job.job.model.name, "build"),
+            Stage::Inputs => self.start(&job.job.label(), "inputs"),
+            Stage::Warmup => self.steady_tick(true),
+            Stage::Measure => self.steady_tick(false),
+        }
+    }
+
+    fn progress(&self, progress: Progress, target: Option<u64>) {
+        Output::progress(self, progress, target);
+    }
+
+    fn warning(&self, text: &str) {
+        Output::warning(self, text);
+    }
 }

@@ -232,12 +232,26 @@ fn dry_run_prints_sizes_and_runs_nothing() {
     let (out, csv) = run_with(TINY, &["--dry-run", "--sequence-length", "16"], "dry");
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    // One line per job of the plan: id, label, size and cost.
     assert!(
-        stdout.contains("tiny-bert: hf_bert (classification),")
-            && stdout.contains("GFLOP per forward at batch 8 x seq 16"),
+        stdout.starts_with("plan ") && stdout.contains("(2 jobs)"),
         "{stdout}"
     );
-    assert!(!csv.exists());
+    assert!(
+        stdout.contains("tiny-bert (batch 8, seq 16): hf_bert (classification),")
+            && stdout.contains("GFLOP per forward, inputs full, timed forward"),
+        "{stdout}"
+    );
+    let ids: Vec<&str> = stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert!(
+        ids.len() == 2 && ids.iter().all(|id| id.len() == 16),
+        "{stdout}"
+    );
+    assert!(!csv.exists() && !csv.parent().unwrap().join("results.json").exists());
 }
 
 #[test]
@@ -256,7 +270,10 @@ fn missing_config_file_uses_the_builtin_default() {
     assert!(stderr(&out).contains("not found: using the built-in default config (3 models)"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     for name in ["modernbert-base", "mosaic-bert-base", "bert-base"] {
-        assert!(stdout.contains(&format!("{name}: ")), "{stdout}");
+        assert!(
+            stdout.contains(&format!("{name} (batch 8, seq 512): ")),
+            "{stdout}"
+        );
     }
 }
 
@@ -280,6 +297,15 @@ fn help_lists_every_python_flag() {
 
 #[test]
 fn ctrl_c_after_the_first_model_keeps_its_record() {
+    interrupt_after_the_first_record("-INT");
+}
+
+#[test]
+fn sigterm_is_treated_like_the_first_ctrl_c() {
+    interrupt_after_the_first_record("-TERM");
+}
+
+fn interrupt_after_the_first_record(signal: &str) {
     // The second model is slow enough to be interrupted while it is measured.
     let config = r#"
 models:
@@ -290,7 +316,7 @@ models:
     model_type: "hf_bert"
     model_config: {hidden_size: 256, num_hidden_layers: 8, num_attention_heads: 4, intermediate_size: 1024, vocab_size: 128}
 "#;
-    let dir = temp_dir("interrupt");
+    let dir = temp_dir(&format!("interrupt{signal}"));
     std::fs::write(dir.join("config.yaml"), config).unwrap();
     let csv = dir.join("results.csv");
     let child = Command::new(binary())
@@ -322,9 +348,10 @@ models:
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Whenever the signal comes after the first record, the result is the same: the run stops
+    // at the next batch (or before the next model) with that one record.
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -561,5 +588,109 @@ fn a_torchscript_model_runs_beside_the_built_in_ones() {
     assert_eq!(
         rows[1].gflops_per_forward, None,
         "FLOPs of an unknown architecture"
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    // One batch of this model takes seconds on one thread: the first Ctrl-C alone would wait for
+    // it to finish.
+    let config = r#"
+models:
+  - name: "slow"
+    model_type: "hf_bert"
+    model_config: {hidden_size: 512, num_hidden_layers: 6, num_attention_heads: 8, intermediate_size: 2048, vocab_size: 128}
+"#;
+    let dir = temp_dir("second-interrupt");
+    std::fs::write(dir.join("config.yaml"), config).unwrap();
+    let mut child = Command::new(binary())
+        .arg("--config-file")
+        .arg(dir.join("config.yaml"))
+        .arg("--output-file")
+        .arg(dir.join("results.csv"))
+        .args(["--device", "cpu", "--threads", "1", "--batch-size", "32"])
+        .args(["--sequence-length", "512", "--warmup-batches", "5"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The "plan ..." notice comes once the signal handler is installed.
+    use std::io::BufRead;
+    let stderr_pipe = child.stderr.take().unwrap();
+    let mut lines = std::io::BufReader::new(stderr_pipe).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("plan ") {
+            break;
+        }
+    }
+    let kill = |signal: &str| {
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let started = std::time::Instant::now();
+    kill("-INT");
+    kill("-INT");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(
+        started.elapsed().as_secs_f64() < 3.0,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        rest.iter().any(|l| l.contains("second interrupt")),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn the_output_folder_is_made_before_anything_runs_and_a_bad_one_stops_the_run() {
+    let dir = temp_dir("output-folder");
+    std::fs::write(dir.join("config.yaml"), ONE_TINY).unwrap();
+    let nested = dir.join("new/folder/results.csv");
+    let out = Command::new(binary())
+        .arg("--config-file")
+        .arg(dir.join("config.yaml"))
+        .arg("--output-file")
+        .arg(&nested)
+        .args([
+            "--device",
+            "cpu",
+            "--batch-size",
+            "1",
+            "--sequence-length",
+            "8",
+        ])
+        .args(["--warmup-batches", "1", "--measure-batches", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(report::io::read_results(&nested).unwrap().len(), 1);
+    // A file where the folder should be: exit 2 before any model is measured.
+    std::fs::write(dir.join("blocker"), b"").unwrap();
+    let out = Command::new(binary())
+        .arg("--config-file")
+        .arg(dir.join("config.yaml"))
+        .arg("--output-file")
+        .arg(dir.join("blocker/results.csv"))
+        .args([
+            "--device",
+            "cpu",
+            "--batch-size",
+            "1",
+            "--sequence-length",
+            "8",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("blocker"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains('✓'),
+        "nothing is measured: {}",
+        stderr(&out)
     );
 }

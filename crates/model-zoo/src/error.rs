@@ -43,6 +43,12 @@ pub enum Error {
     /// Model inputs of the wrong shape or type.
     #[error("inputs: {0}")]
     Inputs(String),
+    /// libtorch failed while running a forward pass on valid inputs (e.g. out of memory).
+    #[error("forward pass failed: {0}")]
+    Forward(String),
+    /// libtorch failed while building a model (e.g. out of memory while allocating weights).
+    #[error("building the model failed: {0}")]
+    Build(String),
     /// A `--lengths` distribution that cannot be parsed.
     #[error("lengths '{spec}': {reason}")]
     Lengths {

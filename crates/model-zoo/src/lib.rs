@@ -36,8 +36,10 @@
 
 pub mod checkpoint;
 pub mod config;
+mod cuda_identity;
 mod cuda_memory;
 mod device;
+mod dtype;
 mod error;
 pub mod factory;
 pub mod inputs;
@@ -48,10 +50,12 @@ mod rng;
 mod runtime;
 
 pub use crate::config::{ModelEntry, ModelType, TaskType};
+pub use crate::cuda_identity::cuda_pci_bus_id;
 pub use crate::cuda_memory::{
     CUDA_MEMORY_SUPPORTED, CudaMemory, cuda_memory, empty_cuda_cache, reset_cuda_peak,
 };
 pub use crate::device::{DeviceChoice, synchronize};
+pub use crate::dtype::{Dtype, set_threads, threads};
 pub use crate::error::{Error, Result};
 pub use crate::factory::{BuildOptions, Model, build};
 pub use crate::inputs::{Batch, InputGenerator, Lengths, SpecialTokens};

@@ -28,6 +28,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A measured job whose record cannot be assembled (e.g. no samples).
+    #[error("record {0}")]
+    Record(String),
     /// A statistics error from `timing-core` (e.g. raw latencies that are not valid samples).
     #[error("statistics: {0}")]
     Stats(#[from] timing_core::Error),

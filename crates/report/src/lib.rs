@@ -34,6 +34,7 @@ mod error;
 pub mod export;
 pub mod io;
 pub mod plot;
+pub mod record;
 pub mod schema;
 mod table;
 

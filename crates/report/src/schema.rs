@@ -99,6 +99,16 @@ pub const FIELDS: &[Field] = &[
     field("cpu_model", Kind::Text, false),
     field("host_name", Kind::Text, false),
     field("timestamp", Kind::Text, false),
+    field("seed", Kind::Count, false),
+    field("energy_j_per_batch", Kind::Number, false),
+    field("telemetry_window_s", Kind::Number, false),
+    field("throttled_fraction", Kind::Number, false),
+    field("sm_clock_min_mhz", Kind::Count, false),
+    field("sm_clock_max_mhz", Kind::Count, false),
+    field("input_memory_mb", Kind::Number, false),
+    field("steady_state", Kind::Text, false),
+    field("job_id", Kind::Text, false),
+    field("plan_hash", Kind::Text, false),
 ];
 
 /// The JSON-only key holding the raw per-iteration latencies.
@@ -136,10 +146,16 @@ pub struct ResultRow {
     pub tokens_per_second: f64,
     /// batch_size / mean latency in seconds.
     pub samples_per_second: f64,
-    /// Peak memory, MiB: the CUDA allocator's peak on GPU, the process's peak resident set growth
-    /// on CPU (see `memory_kind`). The Python tool wrote 0.0 on CPU.
+    /// Peak memory during the measured batches, MiB. On a GPU (`memory_kind device`): the CUDA
+    /// allocator's peak, as `torch.cuda.max_memory_allocated` in a loop that holds one batch:
+    /// weights, one batch's inputs and the activations; the other staged input batches are left
+    /// out (they are `input_memory_mb`), with or without `--include-transfer`. On the CPU
+    /// (`memory_kind host`): the model's resident footprint (after its build over before) plus
+    /// the growth of the resident set at its peak during this record's measured batches. The
+    /// Python tool wrote 0.0 on CPU.
     pub peak_memory_mb: Option<f64>,
-    /// Memory allocated after measuring, MiB (same source as `peak_memory_mb`).
+    /// CUDA allocator bytes held after measuring, staged inputs left out (weights and the model's
+    /// buffers), MiB; empty on the CPU.
     pub allocated_memory_mb: Option<f64>,
     /// Average GPU power over the measured window, W.
     pub avg_gpu_power_w: Option<f64>,
@@ -185,7 +201,8 @@ pub struct ResultRow {
     pub padding_fraction: Option<f64>,
     /// `device` (CUDA allocator) or `host` (process resident set) for the memory columns.
     pub memory_kind: Option<String>,
-    /// GPU energy per batch, J.
+    /// GPU energy per sequence (one row of a batch) over the measured batches, J. Files written
+    /// before `energy_j_per_batch` existed stored joules per batch here; reading converts them.
     pub energy_j_per_sample: Option<f64>,
     /// Where the energy came from: `counter` or `integrated`.
     pub energy_source: Option<String>,
@@ -216,8 +233,30 @@ pub struct ResultRow {
     pub cpu_model: Option<String>,
     /// Host name.
     pub host_name: Option<String>,
-    /// When the record was measured (RFC 3339).
+    /// When the record was measured (RFC 3339, UTC).
     pub timestamp: Option<String>,
+    /// Seed of the random weights and inputs.
+    pub seed: Option<u64>,
+    /// GPU energy per batch over the measured batches, J.
+    pub energy_j_per_batch: Option<f64>,
+    /// Length of the telemetry window (the measured batches), s.
+    pub telemetry_window_s: Option<f64>,
+    /// Fraction of the window's telemetry samples in which a limiting throttle reason was set.
+    pub throttled_fraction: Option<f64>,
+    /// Lowest SM clock seen in the window, MHz.
+    pub sm_clock_min_mhz: Option<u64>,
+    /// Highest SM clock seen in the window, MHz.
+    pub sm_clock_max_mhz: Option<u64>,
+    /// Bytes of the input batches staged on the device before timing, MiB (0 with
+    /// `--include-transfer`, whose inputs stay on the host); not part of `peak_memory_mb`.
+    pub input_memory_mb: Option<f64>,
+    /// With `--steady-state`: whether warm-up reached steady state (`reached`) or stopped at its
+    /// time limit first (`not reached`); empty when not asked for.
+    pub steady_state: Option<String>,
+    /// The plan's id of the job this record measured (a hash of what was measured).
+    pub job_id: Option<String>,
+    /// The hash of the plan the job belonged to.
+    pub plan_hash: Option<String>,
     /// Raw per-iteration latencies, ms (JSON only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latencies_ms: Option<Vec<f64>>,

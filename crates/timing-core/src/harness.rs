@@ -98,6 +98,7 @@ pub struct Harness<'a> {
     fence: Box<dyn FnMut() + 'a>,
     progress: Option<Box<dyn FnMut(Progress) + 'a>>,
     phase_start: Option<Box<dyn FnMut(Phase) + 'a>>,
+    phase_end: Option<Box<dyn FnMut(Phase) + 'a>>,
 }
 
 impl<'a> Harness<'a> {
@@ -113,6 +114,7 @@ impl<'a> Harness<'a> {
             fence: Box::new(|| {}),
             progress: None,
             phase_start: None,
+            phase_end: None,
         })
     }
 
@@ -141,30 +143,43 @@ impl<'a> Harness<'a> {
         self
     }
 
+    /// Sets a callback run at the end of each phase, right after its last sample's clock stopped
+    /// (e.g. to stop that power sampler before anything else runs). It is not called when the
+    /// routine fails.
+    pub fn with_phase_end(mut self, hook: impl FnMut(Phase) + 'a) -> Self {
+        self.phase_end = Some(Box::new(hook));
+        self
+    }
+
+    fn end_phase(&mut self, phase: Phase) {
+        if let Some(hook) = self.phase_end.as_mut() {
+            hook(phase);
+        }
+    }
+
     fn start_phase(&mut self, phase: Phase) {
         if let Some(hook) = self.phase_start.as_mut() {
             hook(phase);
         }
     }
 
-    /// Warms up and measures `routine`.
-    pub fn run(&mut self, mut routine: impl FnMut()) -> Measurement {
-        match self.try_run(|| {
-            routine();
-            Ok::<(), Infallible>(())
-        }) {
+    /// Warms up and measures `routine`. What it returns is dropped after the clock stops, so
+    /// freeing a large output is not timed.
+    pub fn run<T>(&mut self, mut routine: impl FnMut() -> T) -> Measurement {
+        match self.try_run(|| Ok::<T, Infallible>(routine())) {
             Ok(measurement) => measurement,
             Err(never) => match never {},
         }
     }
 
-    /// Warms up and measures a fallible `routine`, stopping at its first error.
+    /// Warms up and measures a fallible `routine`, stopping at its first error. Its outputs are
+    /// dropped after the clock of their sample stops.
     ///
     /// # Errors
     /// The routine's first error.
-    pub fn try_run<E>(
+    pub fn try_run<T, E>(
         &mut self,
-        mut routine: impl FnMut() -> Result<(), E>,
+        mut routine: impl FnMut() -> Result<T, E>,
     ) -> Result<Measurement, E> {
         let (warmup, warmup_steady, warmup_elapsed) = self.warm_up(&mut routine)?;
         let (samples, stop_reason, final_width, measure_elapsed) = self.measure(&mut routine)?;
@@ -180,16 +195,19 @@ impl<'a> Harness<'a> {
         })
     }
 
-    /// One sample: fence, start, `calls_per_sample` calls, fence, stop; the time per call.
-    fn sample<E>(&mut self, routine: &mut impl FnMut() -> Result<(), E>) -> Result<Duration, E> {
+    /// One sample: fence, start, `calls_per_sample` calls, fence, stop; the time per call. The
+    /// calls' outputs are kept until the clock has stopped, then dropped.
+    fn sample<T, E>(&mut self, routine: &mut impl FnMut() -> Result<T, E>) -> Result<Duration, E> {
         let calls = self.config.calls_per_sample;
+        let mut outputs = Vec::with_capacity(calls);
         (self.fence)();
         let start = self.clock.now();
         for _ in 0..calls {
-            routine()?;
+            outputs.push(routine()?);
         }
         (self.fence)();
         let end = self.clock.now();
+        drop(outputs);
         // `calls` fits in u32 for any batch a user would time; saturate rather than wrap beyond.
         Ok(end.saturating_sub(start) / u32::try_from(calls).unwrap_or(u32::MAX))
     }
@@ -205,9 +223,9 @@ impl<'a> Harness<'a> {
     }
 
     #[allow(clippy::type_complexity)]
-    fn warm_up<E>(
+    fn warm_up<T, E>(
         &mut self,
-        routine: &mut impl FnMut() -> Result<(), E>,
+        routine: &mut impl FnMut() -> Result<T, E>,
     ) -> Result<(Vec<Duration>, Option<bool>, Duration), E> {
         let warmup = self.config.warmup.clone();
         self.start_phase(Phase::Warmup);
@@ -218,6 +236,7 @@ impl<'a> Harness<'a> {
             let elapsed = self.clock.now().saturating_sub(start);
             let enough = timings.len() >= warmup.min_iters && elapsed >= warmup.min_time;
             if (enough && (warmup.steady_state.is_none() || steady)) || elapsed >= warmup.max_time {
+                self.end_phase(Phase::Warmup);
                 return Ok((timings, warmup.steady_state.map(|_| steady), elapsed));
             }
             timings.push(self.sample(routine)?);
@@ -230,9 +249,9 @@ impl<'a> Harness<'a> {
     }
 
     #[allow(clippy::type_complexity)]
-    fn measure<E>(
+    fn measure<T, E>(
         &mut self,
-        routine: &mut impl FnMut() -> Result<(), E>,
+        routine: &mut impl FnMut() -> Result<T, E>,
     ) -> Result<(Vec<Duration>, StopReason, Option<f64>, Duration), E> {
         let stop = self.config.stop.clone();
         let max_samples = self.config.max_samples;
@@ -270,6 +289,7 @@ impl<'a> Harness<'a> {
             };
             let capped = !matches!(stop, StopRule::Count(_)) && n >= max_samples;
             if let Some(reason) = reason.or(capped.then_some(StopReason::MaxSamples)) {
+                self.end_phase(Phase::Measure);
                 return Ok((samples, reason, final_width, elapsed));
             }
         }

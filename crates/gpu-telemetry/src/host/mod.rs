@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 /// The host machine, for a results file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostInfo {
+    /// The machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`).
+    pub host_name: Option<String>,
     /// CPU model, from the first "model name" line of `/proc/cpuinfo`.
     pub cpu_model: Option<String>,
     /// Logical CPUs of the machine (the "processor" entries of `/proc/cpuinfo`).
@@ -31,6 +33,17 @@ impl HostInfo {
     /// Reads the host facts; what cannot be read is `None` with a reason.
     pub fn collect() -> Self {
         let mut log = MissingLog::default();
+        let host_name = log.take(
+            "host name",
+            read("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .or_else(|e| std::env::var("HOSTNAME").map_err(|_| e))
+                .and_then(|h| {
+                    Some(h)
+                        .filter(|h| !h.is_empty())
+                        .ok_or_else(|| "the host name is empty".to_owned())
+                }),
+        );
         let cpuinfo = log.take("cpu model", read("/proc/cpuinfo"));
         let cpu_model = cpuinfo.as_deref().and_then(|text| {
             log.take(
@@ -63,6 +76,7 @@ impl HostInfo {
                 )
             });
         Self {
+            host_name,
             cpu_model,
             logical_cores,
             available_cores,
@@ -74,4 +88,22 @@ impl HostInfo {
 
 fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_name_is_what_uname_says() {
+        let uname = std::process::Command::new("uname")
+            .arg("-n")
+            .output()
+            .unwrap();
+        let expected = String::from_utf8_lossy(&uname.stdout).trim().to_owned();
+        assert_eq!(
+            HostInfo::collect().host_name.as_deref(),
+            Some(expected.as_str())
+        );
+    }
 }

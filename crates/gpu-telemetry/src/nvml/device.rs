@@ -14,6 +14,9 @@ pub struct DeviceInfo {
     pub name: Option<String>,
     /// UUID, e.g. "GPU-5a1f...".
     pub uuid: Option<String>,
+    /// PCI bus id as NVML writes it, e.g. "00000000:3B:00.0": how a CUDA device is matched to it.
+    #[serde(default)]
+    pub pci_bus_id: Option<String>,
     /// Installed device memory, in bytes.
     pub total_memory_bytes: Option<u64>,
     /// The power limit in force, in milliwatts.
@@ -108,6 +111,7 @@ pub(crate) fn describe(nvml: &Nvml, index: u32) -> DeviceInfo {
                 index,
                 name: None,
                 uuid: None,
+                pci_bus_id: None,
                 total_memory_bytes: None,
                 power_limit_mw: None,
                 default_power_limit_mw: None,
@@ -121,6 +125,10 @@ pub(crate) fn describe(nvml: &Nvml, index: u32) -> DeviceInfo {
     let text = |e: nvml_wrapper::error::NvmlError| e.to_string();
     let name = log.take(&what("name"), device.name().map_err(text));
     let uuid = log.take(&what("uuid"), device.uuid().map_err(text));
+    let pci_bus_id = log.take(
+        &what("pci bus id"),
+        device.pci_info().map(|p| p.bus_id).map_err(text),
+    );
     let total_memory_bytes = log.take(
         &what("total memory"),
         device.memory_info().map(|m| m.total).map_err(text),
@@ -152,6 +160,7 @@ pub(crate) fn describe(nvml: &Nvml, index: u32) -> DeviceInfo {
         index,
         name,
         uuid,
+        pci_bus_id,
         total_memory_bytes,
         power_limit_mw,
         default_power_limit_mw,

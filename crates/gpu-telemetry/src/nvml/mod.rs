@@ -108,3 +108,20 @@ impl NvmlSystem {
         Ok(NvmlReader::new(Arc::clone(&self.nvml), index))
     }
 }
+
+impl crate::cuda_map::GpuDirectory for NvmlSystem {
+    fn devices(&self) -> Vec<DeviceInfo> {
+        let count = self.device_count().unwrap_or(0);
+        (0..count).map(|index| self.device_info(index)).collect()
+    }
+
+    fn driver_version(&self) -> Option<String> {
+        NvmlSystem::driver_version(self).ok()
+    }
+
+    fn reader(&self, index: u32) -> std::result::Result<Box<dyn crate::DeviceReader>, String> {
+        NvmlSystem::reader(self, index)
+            .map(|r| Box::new(r) as Box<dyn crate::DeviceReader>)
+            .map_err(|e| e.to_string())
+    }
+}

@@ -15,14 +15,22 @@ pub struct RealTokens {
 
 impl RealTokens {
     /// The real tokens of `attention_mask` (`[B, S]`, nonzero at real tokens, right-padded).
-    pub fn new(attention_mask: &Tensor) -> Self {
+    ///
+    /// `lengths` are the rows' real-token counts when the caller knows them on the host (the
+    /// input generator does); without them they are read back from the mask, a device-to-host
+    /// copy (a sync on CUDA). Finding the positions (`nonzero`) syncs on CUDA either way, since
+    /// its output size depends on the data.
+    pub fn new(attention_mask: &Tensor, lengths: Option<&[i64]>) -> Self {
         let size = attention_mask.size();
         let real = attention_mask.ne(0);
-        let lengths = Vec::<i64>::try_from(
-            real.sum_dim_intlist(1, false, Kind::Int64)
-                .to_device(tch::Device::Cpu),
-        )
-        .unwrap_or_default();
+        let lengths = match lengths {
+            Some(lengths) => lengths.to_vec(),
+            None => Vec::<i64>::try_from(
+                real.sum_dim_intlist(1, false, Kind::Int64)
+                    .to_device(tch::Device::Cpu),
+            )
+            .unwrap_or_default(),
+        };
         Self {
             index: real.view([-1]).nonzero().squeeze_dim(1),
             lengths,

@@ -244,6 +244,17 @@ impl Bert {
 
     /// Runs the model on right-padded `input_ids` and `attention_mask` (`[B, S]`, int64).
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Tensor {
+        self.forward_with_lengths(input_ids, attention_mask, None)
+    }
+
+    /// [`Bert::forward`] with the rows' real-token counts known on the host (`[B]`): whether any
+    /// row is padded is then read from them, not from the mask (a device-to-host sync on CUDA).
+    pub fn forward_with_lengths(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        lengths: Option<&[i64]>,
+    ) -> Tensor {
         let seq = input_ids.size()[1];
         let positions = Tensor::arange(seq, (Kind::Int64, input_ids.device()));
         let mut x = Tensor::embedding(&self.word_embeddings, input_ids, -1, false, false)
@@ -252,7 +263,10 @@ impl Bert {
         x = self.embedding_norm.forward(&x);
         // Without padding no mask is needed, and libtorch's fused attention kernels run unmasked
         // (transformers makes the same check).
-        let padded = attention_mask.eq(0).any().int64_value(&[]) != 0;
+        let padded = match lengths {
+            Some(lengths) => lengths.iter().any(|&len| len < seq),
+            None => attention_mask.eq(0).any().int64_value(&[]) != 0,
+        };
         let mask = padded.then(|| additive(&key_mask(attention_mask), x.kind()));
         for layer in &self.layers {
             let (q, k, v) = split_qkv(&layer.qkv.forward(&x), self.heads);

@@ -799,8 +799,19 @@ impl FlexBert {
     /// Runs the model on right-padded `input_ids` and `attention_mask` (`[B, S]`, int64): unpadded
     /// when the spec says so, else padded with masks.
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Tensor {
+        self.forward_with_lengths(input_ids, attention_mask, None)
+    }
+
+    /// [`FlexBert::forward`] with the rows' real-token counts known on the host (`[B]`), which
+    /// spares the unpadded path a device-to-host copy of them.
+    pub fn forward_with_lengths(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        lengths: Option<&[i64]>,
+    ) -> Tensor {
         if self.spec.unpadded {
-            self.forward_unpadded(input_ids, attention_mask)
+            self.forward_unpadded(input_ids, attention_mask, lengths)
         } else {
             self.forward_padded(input_ids, attention_mask)
         }
@@ -893,9 +904,14 @@ impl FlexBert {
     /// (`[T, H]`); attention runs per sequence on its own tokens (global layers without a mask,
     /// local layers banded, see [`attend_window`]). Pad positions of the output are zero for MLM
     /// and embeddings; classification pools as the padded path does.
-    fn forward_unpadded(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Tensor {
+    fn forward_unpadded(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        lengths: Option<&[i64]>,
+    ) -> Tensor {
         let device = input_ids.device();
-        let tokens = RealTokens::new(attention_mask);
+        let tokens = RealTokens::new(attention_mask, lengths);
         let ids = tokens.gather(input_ids);
         let mut x = Tensor::embedding(&self.tok_embeddings, &ids, -1, false, false);
         if let Some(positions) = &self.position_embeddings {

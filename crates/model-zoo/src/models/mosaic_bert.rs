@@ -257,8 +257,19 @@ impl MosaicBert {
     /// only, attention per sequence with its ALiBi bias and no padding keys. Pad positions of MLM
     /// logits and embeddings are zero.
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Tensor {
+        self.forward_with_lengths(input_ids, attention_mask, None)
+    }
+
+    /// [`MosaicBert::forward`] with the rows' real-token counts known on the host (`[B]`), which
+    /// spares a device-to-host copy of them.
+    pub fn forward_with_lengths(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        lengths: Option<&[i64]>,
+    ) -> Tensor {
         let device = input_ids.device();
-        let tokens = RealTokens::new(attention_mask);
+        let tokens = RealTokens::new(attention_mask, lengths);
         let ids = tokens.gather(input_ids);
         let mut x = Tensor::embedding(&self.word_embeddings, &ids, -1, false, false)
             + self.token_type_embeddings.get(0);

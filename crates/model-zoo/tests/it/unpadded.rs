@@ -153,3 +153,55 @@ fn bert_rows_without_padding_run_unmasked_and_match_transformers() {
         .double_value(&[]);
     assert!(diff <= 1e-5, "max |diff| {diff:.3e}");
 }
+
+#[test]
+fn host_lengths_give_the_same_outputs_as_lengths_read_from_the_mask() {
+    use model_zoo::{BuildOptions, InputGenerator, Lengths, ModelEntry, build};
+    let configs = [
+        (
+            "hf_bert",
+            serde_json::json!({"hidden_size": 32, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "intermediate_size": 64, "vocab_size": 128}),
+        ),
+        (
+            "modern_bert",
+            serde_json::json!({"hidden_size": 32, "num_hidden_layers": 3,
+            "num_attention_heads": 4, "intermediate_size": 48, "vocab_size": 128,
+            "local_attention": 8}),
+        ),
+        (
+            "mosaic_bert",
+            serde_json::json!({"hidden_size": 32, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "intermediate_size": 64, "vocab_size": 128}),
+        ),
+    ];
+    for (model_type, config) in configs {
+        for task in ["classification", "mlm"] {
+            let entry: ModelEntry = serde_json::from_value(serde_json::json!({
+                "name": model_type, "model_type": model_type, "task_type": task,
+                "model_config": config.clone()
+            }))
+            .unwrap();
+            let model = build(&entry, &BuildOptions::default()).unwrap();
+            let lengths = Lengths::parse("uniform:3..24").unwrap();
+            let generator = InputGenerator::random(lengths, 5, 128).unwrap();
+            // Ragged batches, and one full batch (BERT then runs without a mask).
+            let mut batches = generator.batches(4, 24, 3).unwrap();
+            batches.extend(
+                InputGenerator::random(Lengths::Full, 5, 128)
+                    .unwrap()
+                    .batches(4, 24, 1)
+                    .unwrap(),
+            );
+            for batch in &batches {
+                let from_mask = model.run(&batch.input_ids, &batch.attention_mask).unwrap();
+                let from_host = model.run_batch(batch).unwrap();
+                assert_eq!(
+                    f64::try_from((from_mask - from_host).abs().max()).unwrap(),
+                    0.0,
+                    "{model_type} {task}"
+                );
+            }
+        }
+    }
+}

@@ -46,10 +46,12 @@ impl Format {
 pub fn read_results(path: &Path) -> Result<Vec<ResultRow>> {
     let format = Format::of(path)?;
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    match format {
+    let mut rows = match format {
         Format::Csv => csv::parse(path, &text),
         Format::Json => json::parse(path, &text),
-    }
+    }?;
+    rows.iter_mut().for_each(ResultRow::upgrade_legacy);
+    Ok(rows)
 }
 
 /// Reads several results files and merges their records, in file order (e.g. runs of several

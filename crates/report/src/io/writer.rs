@@ -34,6 +34,22 @@ impl ResultsWriter {
         })
     }
 
+    /// Creates the results files' folder if it does not exist, and checks that files can be
+    /// written there: called before anything is measured, so that no measurement is lost to a
+    /// bad `--output-file`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the folder that cannot be created or written.
+    pub fn prepare(&self) -> Result<()> {
+        let dir = folder_of(&self.csv_path);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let probe = dir.join(format!(".bert-latency-probe-{}", std::process::id()));
+        std::fs::write(&probe, b"").map_err(|e| Error::io(&dir, e))?;
+        // Best effort: the probe is empty and hidden.
+        let _ = std::fs::remove_file(&probe);
+        Ok(())
+    }
+
     /// The CSV file's path.
     pub fn csv_path(&self) -> &Path {
         &self.csv_path
@@ -60,27 +76,60 @@ impl ResultsWriter {
     }
 }
 
-/// Writes `bytes` to a temporary file beside `path`, flushes it to disk, and renames it over `path`.
+/// Replaces `path` with `bytes` atomically and durably: a temporary file beside it is written,
+/// synced, renamed over it, and the folder is synced (atomic-write-file), so a crash leaves the
+/// old file or the new one, never a mix.
+///
+/// # Errors
+/// [`Error::Io`] naming `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let dir = match path.parent() {
+    let result = (|| {
+        let mut file = atomic_write_file::AtomicWriteFile::open(path)?;
+        file.write_all(bytes)?;
+        file.commit()
+    })();
+    result.map_err(|e| Error::io(path, e))
+}
+
+/// The folder a file is in (`.` for a bare name).
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    result.map_err(|e| {
-        // Best effort: a leftover temporary file is harmless but untidy.
-        let _ = std::fs::remove_file(&temp);
-        Error::io(path, e)
-    })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepare_creates_the_folder_before_anything_is_written() {
+        let root = std::env::temp_dir().join(format!("writer-prepare-{}", std::process::id()));
+        let csv = root.join("a/b/results.csv");
+        let writer = ResultsWriter::new(&csv).unwrap();
+        writer.prepare().unwrap();
+        assert!(root.join("a/b").is_dir());
+        assert_eq!(std::fs::read_dir(root.join("a/b")).unwrap().count(), 0);
+        // A folder that cannot be created (a file is in the way) is an error naming it.
+        std::fs::write(root.join("file"), b"x").unwrap();
+        let blocked = ResultsWriter::new(root.join("file/results.csv")).unwrap();
+        let err = blocked.prepare().unwrap_err().to_string();
+        assert!(err.contains("file"), "{err}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn write_atomic_replaces_the_whole_file() {
+        let root = std::env::temp_dir().join(format!("writer-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        let path = root.join("x.json");
+        write_atomic(&path, b"first, longer content").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        // No temporary file is left beside it.
+        assert_eq!(std::fs::read_dir(&root).unwrap().count(), 1);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -249,17 +249,21 @@ fn progress_reports_every_sample_and_phase_start() {
         .with_clock(&clock)
         .with_progress(|p: Progress| seen.borrow_mut().push((p.phase, p.iterations, p.elapsed)))
         .with_phase_start(|phase| seen.borrow_mut().push((phase, 0, clock.now())))
+        .with_phase_end(|phase| seen.borrow_mut().push((phase, usize::MAX, clock.now())))
         .run(|| clock.advance(ms(2)));
     let seen = seen.into_inner();
-    // Phase starts come as (phase, 0, clock time), before the phase's first sample.
+    // Phase starts come as (phase, 0, clock time), before the phase's first sample; phase ends as
+    // (phase, MAX, clock time), right after its last sample.
     let expected = vec![
         (Phase::Warmup, 0, ms(0)),
         (Phase::Warmup, 1, ms(2)),
         (Phase::Warmup, 2, ms(4)),
+        (Phase::Warmup, usize::MAX, ms(4)),
         (Phase::Measure, 0, ms(4)),
         (Phase::Measure, 1, ms(2)),
         (Phase::Measure, 2, ms(4)),
         (Phase::Measure, 3, ms(6)),
+        (Phase::Measure, usize::MAX, ms(10)),
     ];
     assert_eq!(seen, expected);
 }
@@ -345,4 +349,45 @@ fn wall_clock_measures_a_sleeping_routine() {
         "{:?}",
         m.samples
     );
+}
+
+/// Advances the clock by its duration when dropped, like a large output whose free takes time.
+struct CostlyToFree<'a> {
+    clock: &'a FakeClock,
+    cost: Duration,
+}
+
+impl Drop for CostlyToFree<'_> {
+    fn drop(&mut self) {
+        self.clock.advance(self.cost);
+    }
+}
+
+#[test]
+fn outputs_are_dropped_after_the_clock_stops() {
+    let clock = FakeClock::default();
+    for calls_per_sample in [1, 3] {
+        let config = HarnessConfig {
+            warmup: warmup(2, ms(0), ms(10_000)),
+            stop: StopRule::Count(4),
+            calls_per_sample,
+            ..HarnessConfig::default()
+        };
+        let m = Harness::new(config)
+            .unwrap()
+            .with_clock(&clock)
+            .try_run(|| {
+                clock.advance(ms(5));
+                // Freeing the output costs 100 ms; it must not show in any sample.
+                Ok::<_, Infallible>(CostlyToFree {
+                    clock: &clock,
+                    cost: ms(100),
+                })
+            })
+            .unwrap();
+        assert!(
+            m.warmup.iter().chain(&m.samples).all(|&d| d == ms(5)),
+            "{m:?}"
+        );
+    }
 }

@@ -1,0 +1,578 @@
+//! The runner: takes a [`Plan`] and yields one measured job at a time.
+//!
+//! For each job, in plan order: build the model (once for consecutive jobs of the same model),
+//! make and check the input batches, stage them on the device, warm up, then measure with the
+//! device's fence around every batch. At the measured phase's start the allocator peak (GPU) or the
+//! process's peak resident set (CPU) is reset and the telemetry sampler starts; right after the
+//! last measured batch the sampler stops. The model's outputs are freed after each batch's clock
+//! stops. [`report::record::Measured::into_row`] turns what was measured into the record.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
+
+use gpu_telemetry::host::{
+    HostInfo, HostMemoryBaseline, process_memory, reset_peak_rss, trim_heap,
+};
+use gpu_telemetry::{EnergySource, Sampler, SamplerConfig, TelemetryWindow};
+use model_zoo::{Batch, BuildOptions, InputGenerator, LibtorchInfo, Model};
+use report::ResultRow;
+use report::record::{JobFacts, MachineFacts, Measured, Memory, MemoryKind, Telemetry};
+use timing_core::{Harness, Phase, Progress};
+
+use crate::device::Device;
+use crate::plan::{Plan, PlannedJob, TimeBoundary};
+
+/// Distinct batches generated per job; longer runs cycle through them.
+pub const MAX_DISTINCT_BATCHES: usize = 256;
+
+/// Where a job is, for progress displays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Building the model (weights or checkpoint).
+    Build,
+    /// Making, checking and staging the input batches.
+    Inputs,
+    /// Warming up.
+    Warmup,
+    /// Measuring.
+    Measure,
+}
+
+/// Receives what the runner does, as it does it. Every method has a no-op default.
+pub trait Observer {
+    /// A job entered a stage.
+    fn stage(&self, _job: &PlannedJob, _stage: Stage) {}
+    /// A batch of the current phase finished; `target` is the phase's fixed count, if any.
+    fn progress(&self, _progress: Progress, _target: Option<u64>) {}
+    /// Something the user should know about a job or the run (printed and kept for the end).
+    fn warning(&self, _text: &str) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// Where a job failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailedStage {
+    /// Building the model.
+    Build,
+    /// Making or checking the inputs.
+    Inputs,
+    /// A forward pass (e.g. out of memory).
+    Forward,
+    /// Assembling the record.
+    Record,
+}
+
+impl FailedStage {
+    /// `build`, `inputs`, `forward` or `record`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Build => "build",
+            Self::Inputs => "inputs",
+            Self::Forward => "forward",
+            Self::Record => "record",
+        }
+    }
+}
+
+/// What became of one job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Measured: its record.
+    Measured(Box<ResultRow>),
+    /// Failed: where and why; the run goes on with the next job.
+    Failed {
+        /// Where.
+        stage: FailedStage,
+        /// Why, with libtorch's or the file's message.
+        cause: String,
+    },
+    /// Stopped by the interrupt flag; the runner yields nothing after it.
+    Interrupted,
+}
+
+/// One job and what became of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobResult<'p> {
+    /// The job.
+    pub job: &'p PlannedJob,
+    /// What became of it.
+    pub outcome: Outcome,
+}
+
+/// How the runner runs.
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    /// How the GPU telemetry sampler samples (its `min_energy_window` decides when a window is
+    /// long enough for the energy counter; shorter windows record no energy).
+    pub sampler: SamplerConfig,
+    /// Set (e.g. by a Ctrl-C handler) to stop at the next batch.
+    pub interrupt: Arc<AtomicBool>,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        Self {
+            sampler: SamplerConfig::default(),
+            interrupt: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// The model of the jobs being run, built once for consecutive jobs of the same entry.
+struct Loaded {
+    name: String,
+    model: Result<(Model, InputGenerator), (FailedStage, String)>,
+    /// The resident set the model added by being built (CPU runs): the resident set after the
+    /// build over the one before it, in bytes.
+    footprint: Option<u64>,
+}
+
+/// Runs a plan's jobs on a device, one per [`Iterator::next`]. The results borrow the plan
+/// (`'p`); the device and observer need only outlive the runner (`'r`).
+pub struct Runner<'p, 'r> {
+    plan: &'p Plan,
+    device: &'r dyn Device,
+    observer: &'r dyn Observer,
+    options: RunnerOptions,
+    machine: MachineFacts,
+    next: usize,
+    loaded: Option<Loaded>,
+    stopped: bool,
+}
+
+impl<'p, 'r> Runner<'p, 'r> {
+    /// A runner of `plan` on `device`, telling `observer` what it does. Reads the host facts,
+    /// libtorch's version and the device's identity once; warns when GPU telemetry or memory
+    /// cannot be recorded.
+    pub fn new(
+        plan: &'p Plan,
+        device: &'r dyn Device,
+        observer: &'r dyn Observer,
+        options: RunnerOptions,
+    ) -> Self {
+        let host = HostInfo::collect();
+        let identity = device.identity();
+        if device.is_gpu() {
+            if let Some(reason) = &identity.unavailable {
+                observer.warning(&format!(
+                    "power, energy, GPU name and driver are not recorded: {reason}"
+                ));
+            }
+            if let Err(reason) = device.memory() {
+                observer.warning(&format!("GPU memory is not recorded: {reason}"));
+            }
+        }
+        let machine = MachineFacts {
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            libtorch_version: Some(LibtorchInfo::detect().version),
+            device_name: if device.is_gpu() {
+                identity.device_name
+            } else {
+                host.cpu_model.clone()
+            },
+            driver_version: identity.driver_version,
+            cpu_model: host.cpu_model,
+            host_name: host.host_name,
+            num_threads: Some(u64::from(model_zoo::threads())),
+        };
+        Self {
+            plan,
+            device,
+            observer,
+            options,
+            machine,
+            next: 0,
+            loaded: None,
+            stopped: false,
+        }
+    }
+
+    fn interrupted(&self) -> bool {
+        self.options.interrupt.load(Ordering::SeqCst)
+    }
+
+    /// Builds the job's model unless it is the one already loaded.
+    fn load(&mut self, job: &PlannedJob) {
+        if self
+            .loaded
+            .as_ref()
+            .is_some_and(|l| l.name == job.job.model.name)
+        {
+            return;
+        }
+        // Free the previous model before building the next, and its cached blocks, so that
+        // neither counts toward the new one's memory.
+        self.loaded = None;
+        if self.device.is_gpu() {
+            self.device.release_cached_memory();
+        }
+        let baseline = (!self.device.is_gpu())
+            .then(HostMemoryBaseline::capture)
+            .and_then(Result::ok);
+        self.observer.stage(job, Stage::Build);
+        let options = BuildOptions {
+            device: self.device.torch(),
+            kind: job.job.dtype.kind(),
+            seed: job.job.seed,
+            max_len: i64::from(self.plan.longest_sequence()),
+        };
+        let built = model_zoo::build(&job.job.model, &options);
+        let footprint = baseline
+            .and_then(|b| b.finish().ok())
+            .map(|m| m.rss_bytes.saturating_sub(m.baseline_rss_bytes));
+        let model = built
+            .map_err(|e| (FailedStage::Build, e.to_string()))
+            .and_then(|model| {
+                for warning in model.warnings() {
+                    self.observer.warning(warning);
+                }
+                let generator = job
+                    .job
+                    .inputs
+                    .generator(job.job.seed, model.dims().vocab)
+                    .map_err(|e| (FailedStage::Inputs, e.to_string()))?;
+                Ok((model, generator))
+            });
+        self.loaded = Some(Loaded {
+            name: job.job.model.name.clone(),
+            model,
+            footprint,
+        });
+    }
+
+    fn run_job(&mut self, job: &PlannedJob) -> Outcome {
+        self.load(job);
+        let Some(loaded) = self.loaded.as_ref() else {
+            return Outcome::Failed {
+                stage: FailedStage::Build,
+                cause: "the model was not loaded".to_owned(),
+            };
+        };
+        let (model, generator) = match &loaded.model {
+            Ok(loaded) => loaded,
+            Err((stage, cause)) => {
+                return Outcome::Failed {
+                    stage: *stage,
+                    cause: cause.clone(),
+                };
+            }
+        };
+        let measure = JobRun {
+            job,
+            device: self.device,
+            observer: self.observer,
+            options: &self.options,
+            model,
+            generator,
+            footprint: loaded.footprint,
+        };
+        match measure.run() {
+            Ok(measured) => {
+                let measured = Measured {
+                    machine: self.machine.clone(),
+                    job: JobFacts {
+                        plan_hash: Some(self.plan.hash().to_owned()),
+                        ..measured.job
+                    },
+                    ..measured
+                };
+                match measured.into_row() {
+                    Ok(row) => Outcome::Measured(Box::new(row)),
+                    Err(e) => Outcome::Failed {
+                        stage: FailedStage::Record,
+                        cause: e.to_string(),
+                    },
+                }
+            }
+            Err(JobError::Interrupted) => Outcome::Interrupted,
+            Err(JobError::Failed(stage, cause)) => Outcome::Failed { stage, cause },
+        }
+    }
+}
+
+impl<'p> Iterator for Runner<'p, '_> {
+    type Item = JobResult<'p>;
+
+    fn next(&mut self) -> Option<JobResult<'p>> {
+        if self.stopped {
+            return None;
+        }
+        let plan = self.plan;
+        let job = plan.jobs().get(self.next)?;
+        self.next += 1;
+        let outcome = if self.interrupted() {
+            Outcome::Interrupted
+        } else {
+            self.run_job(job)
+        };
+        if outcome == Outcome::Interrupted {
+            self.stopped = true;
+        }
+        Some(JobResult { job, outcome })
+    }
+}
+
+enum JobError {
+    Interrupted,
+    Failed(FailedStage, String),
+}
+
+/// One job's measurement.
+struct JobRun<'r> {
+    job: &'r PlannedJob,
+    device: &'r dyn Device,
+    observer: &'r dyn Observer,
+    options: &'r RunnerOptions,
+    model: &'r Model,
+    generator: &'r InputGenerator,
+    footprint: Option<u64>,
+}
+
+/// Bytes of a batch's two int64 tensors.
+fn batch_bytes(batch: &Batch) -> u64 {
+    let numel = |t: &model_zoo::tch::Tensor| t.size().iter().product::<i64>().max(0) as u64;
+    (numel(&batch.input_ids) + numel(&batch.attention_mask)) * 8
+}
+
+impl JobRun<'_> {
+    fn warn(&self, text: &str) {
+        self.observer
+            .warning(&format!("{}: {text}", self.job.job.label()));
+    }
+
+    fn run(&self) -> Result<Measured, JobError> {
+        let job = &self.job.job;
+        let fail = |stage: FailedStage| move |e: String| JobError::Failed(stage, e);
+        self.observer.stage(self.job, Stage::Inputs);
+        let sampling = &job.sampling;
+        let count = (sampling.measure_batches as usize).clamp(1, MAX_DISTINCT_BATCHES);
+        let host_batches = self
+            .generator
+            .batches(job.batch_size, job.sequence_length, count)
+            .map_err(|e| e.to_string())
+            .map_err(fail(FailedStage::Inputs))?;
+        for b in &host_batches {
+            self.model
+                .check_inputs(&b.input_ids, &b.attention_mask)
+                .map_err(|e| e.to_string())
+                .map_err(fail(FailedStage::Inputs))?;
+        }
+        // Without --include-transfer the inputs are on the device before timing starts; with it
+        // they stay on the host and the forward copies each batch inside the timed call.
+        let staged = job.time_boundary == TimeBoundary::Forward;
+        let batches: Vec<Batch> = if staged {
+            host_batches.iter().map(|b| self.device.stage(b)).collect()
+        } else {
+            host_batches
+        };
+        let input_bytes: u64 = if staged {
+            batches.iter().map(batch_bytes).sum()
+        } else {
+            0
+        };
+        let one_batch = if staged {
+            batches.iter().map(batch_bytes).max().unwrap_or(0)
+        } else {
+            0
+        };
+        let config = sampling
+            .harness_config()
+            .map_err(|e| e.to_string())
+            .map_err(fail(FailedStage::Inputs))?;
+        let target = |phase: Phase| match phase {
+            Phase::Warmup => Some(u64::from(sampling.warmup_batches)),
+            Phase::Measure => sampling.fixed_count(),
+        };
+        let sampler: RefCell<Option<Sampler>> = RefCell::new(None);
+        let host_start: std::cell::Cell<Option<u64>> = std::cell::Cell::new(None);
+        let window: RefCell<Option<Result<TelemetryWindow, String>>> = RefCell::new(None);
+        let gpu = self.device.is_gpu();
+        let phase_start = |phase: Phase| {
+            self.observer.stage(
+                self.job,
+                match phase {
+                    Phase::Warmup => Stage::Warmup,
+                    Phase::Measure => Stage::Measure,
+                },
+            );
+            if phase != Phase::Measure {
+                return;
+            }
+            if gpu {
+                if let Err(e) = self.device.reset_peak_memory() {
+                    self.warn(&format!("the allocator's peak was not reset: {e}"));
+                }
+                // Without a reader there is no sampler; the reason was given when the runner
+                // started.
+                if let Ok(reader) = self.device.telemetry_reader() {
+                    match Sampler::start(reader, self.options.sampler) {
+                        Ok(s) => *sampler.borrow_mut() = Some(s),
+                        Err(e) => self.warn(&format!("power sampling did not start: {e}")),
+                    }
+                }
+            } else {
+                // The peak resident set restarts here, from the resident set now: what this
+                // job's batches add is measured from it, so memory an earlier job left behind
+                // (allocator caches, oneDNN scratch) does not count.
+                trim_heap();
+                reset_peak_rss();
+                host_start.set(process_memory().ok().map(|m| m.rss_bytes));
+            }
+        };
+        let phase_end = |phase: Phase| {
+            if phase == Phase::Measure {
+                if let Some(mut s) = sampler.borrow_mut().take() {
+                    *window.borrow_mut() = Some(s.stop().map_err(|e| e.to_string()));
+                }
+            }
+        };
+        let next = std::cell::Cell::new(0usize);
+        let interrupt = &self.options.interrupt;
+        let measurement = Harness::new(config)
+            .map_err(|e| JobError::Failed(FailedStage::Inputs, e.to_string()))?
+            .with_fence(|| self.device.fence())
+            .with_progress(|p| self.observer.progress(p, target(p.phase)))
+            .with_phase_start(phase_start)
+            .with_phase_end(phase_end)
+            .try_run(|| {
+                if interrupt.load(Ordering::SeqCst) {
+                    return Err(JobError::Interrupted);
+                }
+                let b = &batches[next.get() % batches.len()];
+                next.set(next.get() + 1);
+                self.model
+                    .run_batch(b)
+                    .map_err(|e| JobError::Failed(FailedStage::Forward, e.to_string()))
+            })?;
+        let memory = if gpu {
+            match self.device.memory() {
+                Ok(m) => Some(Memory {
+                    kind: MemoryKind::Device,
+                    // One batch's inputs are part of a forward's footprint; the other staged
+                    // batches are not (a loop holding one batch would not have them).
+                    peak_bytes: m
+                        .peak_allocated
+                        .saturating_sub(input_bytes)
+                        .saturating_add(one_batch),
+                    allocated_bytes: Some(m.allocated.saturating_sub(input_bytes)),
+                    input_bytes: Some(input_bytes),
+                }),
+                Err(_) => None,
+            }
+        } else {
+            // The model's resident footprint plus what this job's measured batches added at
+            // their peak.
+            match (self.footprint, host_start.get(), process_memory()) {
+                (Some(footprint), Some(start), Ok(now)) => Some(Memory {
+                    kind: MemoryKind::Host,
+                    peak_bytes: footprint + now.peak_rss_bytes.saturating_sub(start),
+                    allocated_bytes: None,
+                    input_bytes: None,
+                }),
+                _ => None,
+            }
+        };
+        if measurement.target_met() == Some(false) {
+            self.warn(&format!(
+                "the median's interval did not narrow to the --target-ci width before --max-time \
+                 ({} batches measured); raise --max-time or accept a wider interval",
+                measurement.samples.len()
+            ));
+        }
+        if measurement.warmup_steady == Some(false) {
+            self.warn(&format!(
+                "warm-up did not reach steady state in {:.1} s; the first measured batches may \
+                 still be settling",
+                measurement.warmup_elapsed.as_secs_f64()
+            ));
+        }
+        let telemetry = match window.into_inner() {
+            Some(Ok(window)) => Some(self.telemetry(&window)),
+            Some(Err(e)) => {
+                self.warn(&format!("power sampling failed: {e}"));
+                None
+            }
+            None => None,
+        };
+        // Measured call i ran batch (warm-up calls + i) mod the number of batches.
+        let warmup = measurement.warmup.len();
+        let (real_tokens, padded_tokens) = (warmup..warmup + measurement.samples.len())
+            .map(|call| &batches[call % batches.len()])
+            .fold((0, 0), |(real, padded), b| {
+                (real + b.real_tokens(), padded + b.padded_tokens())
+            });
+        Ok(Measured {
+            job: JobFacts {
+                model_name: job.model.name.clone(),
+                model_type: job.model.model_type.as_str().to_owned(),
+                task_type: format!("{:?}", job.model.task_type).to_lowercase(),
+                batch_size: u64::from(job.batch_size),
+                sequence_length: u64::from(job.sequence_length),
+                num_samples: u64::from(sampling.num_samples),
+                device: job.device.clone(),
+                dtype: job.dtype.as_str().to_owned(),
+                inputs: self.generator.describe(),
+                time_boundary: job.time_boundary.as_str().to_owned(),
+                seed: job.seed,
+                job_id: Some(self.job.id.clone()),
+                plan_hash: None,
+            },
+            machine: MachineFacts::default(),
+            samples_ms: measurement.samples_ms(),
+            warmup_ms: measurement.warmup_ms(),
+            steady_state: measurement.warmup_steady,
+            real_tokens,
+            padded_tokens,
+            num_parameters: Some(self.model.num_parameters()),
+            flops_per_forward: self
+                .model
+                .flops(i64::from(job.batch_size), i64::from(job.sequence_length)),
+            memory,
+            telemetry,
+            timestamp: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        })
+    }
+
+    /// The record's view of a telemetry window: energy only from a window long enough for the
+    /// counter (power readings are moving averages, so integrating them over a short window is
+    /// not energy either); a warning otherwise.
+    fn telemetry(&self, window: &TelemetryWindow) -> Telemetry {
+        let mut warnings = window.warnings();
+        if !window.window_long_enough {
+            // The last one is the window's own "too short" sentence; ours below replaces it.
+            warnings.pop();
+        }
+        for warning in warnings {
+            self.warn(&warning);
+        }
+        let counter = window.window_long_enough
+            && window.energy_source == Some(EnergySource::Counter)
+            && window.energy_j.is_some();
+        if !counter {
+            self.warn(&format!(
+                "energy is not recorded: the measured window of {:.2} s is shorter than the {:.2} \
+                 s the energy counter needs (or the counter is unusable); raise --measure-batches \
+                 or --min-time",
+                window.duration.as_secs_f64(),
+                window.min_energy_window.as_secs_f64()
+            ));
+        }
+        Telemetry {
+            avg_power_w: window.avg_power_w,
+            max_power_w: window.max_power_w,
+            energy_j: window.energy_j.filter(|_| counter),
+            energy_source: counter.then_some("counter"),
+            window_s: window.duration.as_secs_f64(),
+            throttled_fraction: window.throttled_fraction,
+            sm_clock_min_mhz: window.sm_clock_min_mhz,
+            sm_clock_max_mhz: window.sm_clock_max_mhz,
+        }
+    }
+}

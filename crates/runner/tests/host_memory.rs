@@ -1,0 +1,66 @@
+//! The host memory peak of a CPU job is its own: alone in this test binary, so that no other
+//! test's allocations share the process's resident set.
+
+use model_zoo::{Dtype, Lengths, ModelEntry};
+use report::ResultRow;
+use runner::{CpuDevice, Inputs, Outcome, Plan, Runner, RunnerOptions, Settings, Silent};
+
+fn peaks(batch_sizes: &[u32]) -> Vec<(u64, f64)> {
+    // MLM logits are batch x 256 x 8000 floats: 131 MB at batch 16, 8 MB at batch 1.
+    let entry: ModelEntry = serde_json::from_value(serde_json::json!({
+        "name": "mlm", "model_type": "hf_bert", "task_type": "mlm",
+        "model_config": {"hidden_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4,
+                         "intermediate_size": 128, "vocab_size": 8000}
+    }))
+    .unwrap();
+    let settings = Settings {
+        batch_sizes: batch_sizes.to_vec(),
+        sequence_lengths: vec![256],
+        dtype: Dtype::Fp32,
+        device: "cpu".to_owned(),
+        inputs: Inputs::Random(Lengths::Full),
+        seed: 0,
+        include_transfer: false,
+        warmup_batches: 1,
+        warmup_time_s: 0.0,
+        steady_state: None,
+        num_samples: 1000,
+        measure_batches: 3,
+        min_time_s: None,
+        target_ci: None,
+        max_time_s: None,
+    };
+    let plan = Plan::new(&[entry], &settings);
+    Runner::new(&plan, &CpuDevice, &Silent, RunnerOptions::default())
+        .map(|result| match result.outcome {
+            Outcome::Measured(row) => {
+                let row: ResultRow = *row;
+                (row.batch_size, row.peak_memory_mb.unwrap())
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn the_batch_1_peak_does_not_depend_on_the_order_of_batch_sizes() {
+    let large_first = peaks(&[16, 1]);
+    let small_first = peaks(&[1, 16]);
+    let peak_of = |runs: &[(u64, f64)], batch: u64| {
+        runs.iter()
+            .find(|(b, _)| *b == batch)
+            .map(|(_, p)| *p)
+            .unwrap()
+    };
+    let (after_large, before_large) = (peak_of(&large_first, 1), peak_of(&small_first, 1));
+    let large = peak_of(&large_first, 16).min(peak_of(&small_first, 16));
+    // The batch-16 logits alone are 125 MiB more than batch 1's.
+    assert!(
+        large - after_large > 100.0,
+        "batch 16 {large} MiB vs batch 1 {after_large} MiB"
+    );
+    assert!(
+        (after_large - before_large).abs() < 12.0,
+        "batch 1 after batch 16: {after_large} MiB; before it: {before_large} MiB ({large_first:?} {small_first:?})"
+    );
+}

@@ -1,0 +1,325 @@
+//! The runner on a CPU: the GPU path through a fake GPU (fences, allocator, NVML lookup,
+//! telemetry window, energy), and the CPU path's records.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use gpu_telemetry::testing::{FakeDirectory, fake_device_info, steady_readings};
+use gpu_telemetry::{CudaEnv, DeviceReader, Reading, Readings, SamplerConfig};
+use model_zoo::{Dtype, Lengths, ModelEntry};
+use report::ResultRow;
+use runner::testing::{Event, FakeGpu};
+use runner::{
+    CpuDevice, FailedStage, Inputs, Observer, Outcome, Plan, Runner, RunnerOptions, Settings,
+};
+
+const MIB: f64 = (1u64 << 20) as f64;
+
+fn entry(name: &str, hidden: u32) -> ModelEntry {
+    serde_json::from_value(serde_json::json!({
+        "name": name, "model_type": "hf_bert",
+        "model_config": {"hidden_size": hidden, "num_hidden_layers": 2, "num_attention_heads": 4,
+                         "intermediate_size": hidden * 4, "vocab_size": 128}
+    }))
+    .unwrap()
+}
+
+fn settings(device: &str, batch: u32, seq: u32, measure: u32) -> Settings {
+    Settings {
+        batch_sizes: vec![batch],
+        sequence_lengths: vec![seq],
+        dtype: Dtype::Fp32,
+        device: device.to_owned(),
+        inputs: Inputs::Random(Lengths::Full),
+        seed: 11,
+        include_transfer: false,
+        warmup_batches: 2,
+        warmup_time_s: 0.0,
+        steady_state: None,
+        num_samples: 100_000,
+        measure_batches: measure,
+        min_time_s: None,
+        target_ci: None,
+        max_time_s: None,
+    }
+}
+
+/// Keeps every warning.
+#[derive(Default)]
+struct Warnings(RefCell<Vec<String>>);
+
+impl Observer for Warnings {
+    fn warning(&self, text: &str) {
+        self.0.borrow_mut().push(text.to_owned());
+    }
+}
+
+/// A GPU drawing `watts` whose energy counter advances with real time.
+struct Meter {
+    start: Instant,
+    watts: f64,
+}
+
+impl DeviceReader for Meter {
+    fn read(&mut self) -> Readings {
+        steady_readings((self.watts * 1000.0) as u32)
+    }
+
+    fn energy_mj(&mut self) -> Reading<u64> {
+        Ok(5_000_000 + (self.start.elapsed().as_secs_f64() * self.watts * 1000.0) as u64)
+    }
+}
+
+/// Four GPUs in PCI order; NVML #2 is the L4.
+fn machine() -> Arc<FakeDirectory> {
+    let names = ["NVIDIA H100", "NVIDIA H100", "NVIDIA L4", "NVIDIA A10"];
+    let devices = (0..4u32)
+        .map(|i| {
+            fake_device_info(
+                i,
+                names[i as usize],
+                &format!("GPU-{i}{i}{i}{i}0000-aaaa-bbbb-cccc-dddddddddddd"),
+                &format!("00000000:{:02X}:00.0", 0x18 + 0x10 * i),
+            )
+        })
+        .collect();
+    Arc::new(FakeDirectory::new(devices, Some("570.86.15"), |_| {
+        Box::new(Meter {
+            start: Instant::now(),
+            watts: 300.0,
+        })
+    }))
+}
+
+/// CUDA device 0 under `CUDA_VISIBLE_DEVICES=2,0`, which the CUDA runtime says is at PCI bus 0x38
+/// (NVML #2).
+fn fake_gpu(directory: &Arc<FakeDirectory>) -> FakeGpu {
+    let env = CudaEnv {
+        visible_devices: Some("2,0".to_owned()),
+        device_order: None,
+    };
+    FakeGpu::new(0, Some("0000:38:00.0"), &env, Arc::clone(directory))
+}
+
+fn run_one(
+    plan: &Plan,
+    device: &dyn runner::Device,
+    observer: &dyn Observer,
+    options: RunnerOptions,
+) -> ResultRow {
+    let results: Vec<_> = Runner::new(plan, device, observer, options).collect();
+    assert_eq!(results.len(), 1);
+    match &results[0].outcome {
+        Outcome::Measured(row) => (**row).clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn fences_bracket_every_batch_and_the_sampler_spans_the_measured_phase_only() {
+    let directory = machine();
+    let gpu = fake_gpu(&directory);
+    let plan = Plan::new(&[entry("tiny", 32)], &settings("cuda:0", 2, 16, 7));
+    let row = run_one(&plan, &gpu, &Warnings::default(), RunnerOptions::default());
+    let events: Vec<Event> = gpu
+        .events()
+        .into_iter()
+        // The runner reads the allocator once at the start, to say whether it can.
+        .skip_while(|e| *e == Event::ReadMemory)
+        .collect();
+    let mut expected = vec![Event::ReleaseCache];
+    expected.extend([Event::Stage; 7]);
+    expected.extend([Event::Fence; 2 * 2]);
+    expected.extend([Event::ResetPeak, Event::ReaderOpened]);
+    expected.extend([Event::Fence; 2 * 7]);
+    expected.extend([Event::ReaderClosed, Event::ReadMemory]);
+    assert_eq!(events, expected);
+    assert_eq!(
+        (row.warmup_batches, row.measure_batches),
+        (Some(2), Some(7))
+    );
+    // The NVML device is the one at the CUDA device's PCI bus id, not NVML #0.
+    assert_eq!(gpu.nvml_index(), Ok(2));
+    assert_eq!(directory.opened(), vec![2]);
+    assert_eq!(row.device_name.as_deref(), Some("NVIDIA L4"));
+    assert_eq!(row.driver_version.as_deref(), Some("570.86.15"));
+    assert_eq!(row.device.as_deref(), Some("cuda:0"));
+    assert_eq!(row.memory_kind.as_deref(), Some("device"));
+}
+
+#[test]
+fn staged_inputs_are_left_out_of_device_memory() {
+    let (weights, activations) = (40 << 20, 3 << 20);
+    let gpu = fake_gpu(&machine()).with_memory(weights, activations);
+    let (batch, seq, count) = (4u64, 32u64, 9u32);
+    let plan = Plan::new(&[entry("tiny", 32)], &settings("cuda:0", 4, 32, count));
+    let row = run_one(&plan, &gpu, &Warnings::default(), RunnerOptions::default());
+    let one_batch = batch * seq * 2 * 8;
+    assert_eq!(gpu.staged_bytes(), u64::from(count) * one_batch);
+    let mb = |x: u64| x as f64 / MIB;
+    assert_eq!(
+        row.peak_memory_mb,
+        Some(mb(weights + activations + one_batch))
+    );
+    assert_eq!(row.allocated_memory_mb, Some(mb(weights)));
+    assert_eq!(row.input_memory_mb, Some(mb(u64::from(count) * one_batch)));
+}
+
+#[test]
+fn energy_per_sequence_times_sequences_per_second_is_the_average_power() {
+    let gpu = fake_gpu(&machine());
+    let plan = Plan::new(&[entry("wider", 128)], &settings("cuda:0", 8, 128, 30));
+    let options = RunnerOptions {
+        sampler: SamplerConfig {
+            interval: Duration::from_millis(5),
+            min_energy_window: Duration::from_millis(1),
+        },
+        ..RunnerOptions::default()
+    };
+    let warnings = Warnings::default();
+    let row = run_one(&plan, &gpu, &warnings, options);
+    assert_eq!(row.energy_source.as_deref(), Some("counter"));
+    let per_sample = row.energy_j_per_sample.unwrap();
+    let per_batch = row.energy_j_per_batch.unwrap();
+    assert!((per_batch / per_sample - 8.0).abs() < 1e-9);
+    // The counter ran over the measured batches only, so joules per sequence times sequences per
+    // second is the 300 W drawn, up to the harness's gaps between batches.
+    let power = per_sample * row.samples_per_second;
+    assert!((power / 300.0 - 1.0).abs() < 0.1, "{power} W");
+    assert_eq!(row.avg_gpu_power_w, Some(300.0));
+    let window = row.telemetry_window_s.unwrap();
+    let measured_s = row.latencies_ms.as_ref().unwrap().iter().sum::<f64>() / 1e3;
+    assert!(
+        window >= measured_s && window < measured_s * 1.1 + 0.01,
+        "{window} vs {measured_s}"
+    );
+    assert_eq!(row.throttled_fraction, Some(0.0));
+    assert_eq!(
+        (row.sm_clock_min_mhz, row.sm_clock_max_mhz),
+        (Some(1410), Some(1410))
+    );
+    assert!(warnings.0.borrow().is_empty(), "{:?}", warnings.0.borrow());
+}
+
+#[test]
+fn a_window_too_short_for_the_energy_counter_records_no_energy_and_says_so() {
+    let gpu = fake_gpu(&machine());
+    let plan = Plan::new(&[entry("tiny", 32)], &settings("cuda:0", 1, 16, 3));
+    let warnings = Warnings::default();
+    let row = run_one(&plan, &gpu, &warnings, RunnerOptions::default());
+    assert_eq!(
+        (
+            row.energy_j_per_sample,
+            row.energy_j_per_batch,
+            row.energy_source.as_deref()
+        ),
+        (None, None, None)
+    );
+    assert_eq!(row.avg_gpu_power_w, Some(300.0));
+    let warnings = warnings.0.into_inner();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("energy is not recorded")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_gpu_that_cannot_be_matched_records_no_telemetry_and_warns() {
+    // Mixed GPUs, no PCI bus id, CUDA's default fastest-first order: refuse to guess.
+    let env = CudaEnv {
+        visible_devices: Some("3,1".to_owned()),
+        device_order: None,
+    };
+    let gpu = FakeGpu::new(0, None, &env, machine());
+    let plan = Plan::new(&[entry("tiny", 32)], &settings("cuda:0", 1, 16, 3));
+    let warnings = Warnings::default();
+    let row = run_one(&plan, &gpu, &warnings, RunnerOptions::default());
+    assert_eq!(
+        (row.device_name.as_deref(), row.avg_gpu_power_w),
+        (None, None)
+    );
+    let warnings = warnings.0.into_inner();
+    assert!(
+        warnings[0].contains("not recorded") && warnings[0].contains("CUDA_DEVICE_ORDER"),
+        "{warnings:?}"
+    );
+    // With CUDA_DEVICE_ORDER=PCI_BUS_ID the entry '3' is NVML #3.
+    let env = CudaEnv {
+        device_order: Some("PCI_BUS_ID".to_owned()),
+        ..env
+    };
+    let gpu = FakeGpu::new(0, None, &env, machine());
+    let row = run_one(&plan, &gpu, &Warnings::default(), RunnerOptions::default());
+    assert_eq!(row.device_name.as_deref(), Some("NVIDIA A10"));
+}
+
+#[test]
+fn cpu_records_carry_the_seed_job_id_plan_hash_and_host_facts() {
+    let plan = Plan::new(&[entry("tiny", 32)], &settings("cpu", 2, 16, 4));
+    let row = run_one(
+        &plan,
+        &CpuDevice,
+        &Warnings::default(),
+        RunnerOptions::default(),
+    );
+    assert_eq!(row.seed, Some(11));
+    assert_eq!(row.job_id.as_deref(), Some(plan.jobs()[0].id.as_str()));
+    assert_eq!(row.plan_hash.as_deref(), Some(plan.hash()));
+    assert_eq!(row.memory_kind.as_deref(), Some("host"));
+    assert!(row.host_name.is_some() && row.cpu_model.is_some());
+    assert_eq!(row.device_name, row.cpu_model);
+    assert_eq!(row.avg_gpu_power_w, None);
+    // The timestamp is RFC 3339 in UTC.
+    let stamp = row.timestamp.unwrap();
+    assert!(humantime::parse_rfc3339(&stamp).is_ok(), "{stamp}");
+}
+
+#[test]
+fn a_failed_build_fails_its_jobs_and_the_run_goes_on() {
+    let broken: ModelEntry = serde_json::from_value(serde_json::json!({
+        "name": "broken", "model_type": "hf_bert", "pretrained_checkpoint": "/no/such/model.safetensors"
+    }))
+    .unwrap();
+    let plan = Plan::new(&[broken, entry("tiny", 32)], &settings("cpu", 1, 16, 2));
+    let results: Vec<_> = Runner::new(
+        &plan,
+        &CpuDevice,
+        &Warnings::default(),
+        RunnerOptions::default(),
+    )
+    .collect();
+    assert!(matches!(
+        &results[0].outcome,
+        Outcome::Failed { stage: FailedStage::Build, cause } if cause.contains("/no/such/model.safetensors")
+    ));
+    assert!(matches!(results[1].outcome, Outcome::Measured(_)));
+}
+
+#[test]
+fn an_interrupt_stops_the_run_at_the_next_batch() {
+    let plan = Plan::new(
+        &[entry("a", 32), entry("b", 32)],
+        &settings("cpu", 1, 16, 1_000_000),
+    );
+    let interrupt = Arc::new(AtomicBool::new(false));
+    struct StopWhenMeasuring(Arc<AtomicBool>);
+    impl Observer for StopWhenMeasuring {
+        fn progress(&self, p: timing_core::Progress, _: Option<u64>) {
+            if p.phase == timing_core::Phase::Measure && p.iterations == 3 {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+    let options = RunnerOptions {
+        interrupt: Arc::clone(&interrupt),
+        ..RunnerOptions::default()
+    };
+    let observer = StopWhenMeasuring(Arc::clone(&interrupt));
+    let results: Vec<_> = Runner::new(&plan, &CpuDevice, &observer, options).collect();
+    assert_eq!(results.len(), 1, "nothing runs after the interrupt");
+    assert_eq!(results[0].outcome, Outcome::Interrupted);
+}
