@@ -62,11 +62,11 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<ResultRow>> {
     Ok(rows)
 }
 
-/// One cell as a typed JSON value, or why it does not fit its field.
+/// One cell as a typed JSON value, or why it does not fit its field. In an optional number field,
+/// a non-finite value (`nan`, `inf`, `-inf`, as pandas and Python's csv module write them) is a
+/// missing value, as `NaN` is in JSON files.
 fn parse_cell(field: &Field, cell: &str) -> Result<Value, String> {
-    if cell.is_empty()
-        || (field.kind == Kind::Number && !field.required && cell.eq_ignore_ascii_case("nan"))
-    {
+    if cell.is_empty() {
         return if field.required {
             Err("is empty".into())
         } else {
@@ -80,10 +80,11 @@ fn parse_cell(field: &Field, cell: &str) -> Result<Value, String> {
             let x: f64 = cell
                 .parse()
                 .map_err(|_| format!("'{cell}' is not a number"))?;
-            if !x.is_finite() {
-                return Err(format!("'{cell}' is not a finite number"));
+            match (x.is_finite(), field.required) {
+                (true, _) => Ok(Value::from(x)),
+                (false, false) => Ok(Value::Null),
+                (false, true) => Err(format!("'{cell}' is not a finite number")),
             }
-            Ok(Value::from(x))
         }
     }
 }

@@ -192,12 +192,14 @@ fn malformed_json_names_the_record_and_field() {
         &text.replacen("\"mean_latency\": 52.67", "\"mean_latency\": \"52.67\"", 1),
     );
     assert!(
-        m.contains("record 2, field 'mean_latency': \"52.67\" is not a number"),
+        m.contains(
+            "record 2 (model hf-bert-base), field 'mean_latency': \"52.67\" is not a number"
+        ),
         "{m}"
     );
     let m = malformed("d.json", &text.replacen("\"batch_size\": 8, ", "", 1));
     assert!(
-        m.contains("record 1, field 'batch_size': is missing"),
+        m.contains("record 1 (model flex-bert-base), field 'batch_size': is missing"),
         "{m}"
     );
     let m = malformed("e.json", "[\n  {\"model_name\": \"x\",,}\n]");
@@ -207,15 +209,31 @@ fn malformed_json_names_the_record_and_field() {
         &text.replacen("\"batch_size\": 8", "\"batch_size\": 8.5", 1),
     );
     assert!(
-        m.contains("record 1, field 'batch_size': '8.5' is not a non-negative integer"),
+        m.contains(
+            "record 1 (model flex-bert-base), field 'batch_size': '8.5' is not a non-negative integer"
+        ),
         "{m}"
     );
     let m = malformed(
         "g.json",
-        &text.replacen("\"avg_gpu_power_w\": null", "\"latencies_ms\": [1, -2]", 1),
+        &text.replacen(
+            "\"avg_gpu_power_w\": null",
+            "\"latencies_ms\": [1, \"2\"]",
+            1,
+        ),
     );
     assert!(
-        m.contains("record 1, field 'latencies_ms': expected a list of non-negative numbers"),
+        m.contains(
+            "record 1 (model flex-bert-base), field 'latencies_ms': element 2 is \"2\", not a number"
+        ),
+        "{m}"
+    );
+    let m = malformed(
+        "h.json",
+        &text.replacen("\"avg_gpu_power_w\": null", "\"latencies_ms\": 5", 1),
+    );
+    assert!(
+        m.contains("field 'latencies_ms': 5 is not a list of numbers"),
         "{m}"
     );
 }
@@ -228,5 +246,67 @@ fn other_extensions_and_missing_files_are_errors() {
     assert!(
         matches!(err, Error::Io { .. }) && err.to_string().contains("/nonexistent/r.csv"),
         "{err}"
+    );
+}
+
+/// Issue 13, item 6: Python's `json.dump` writes `NaN`/`Infinity`/`-Infinity` for non-finite
+/// floats (a missing power reading). The fixtures are written by Python (`make_fixtures.py`).
+#[test]
+fn issue_13_python_non_finite_values_are_missing_in_optional_fields() {
+    let rows = read_results(&data("python_nan.json")).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        (rows[0].avg_gpu_power_w, rows[0].max_gpu_power_w),
+        (None, None)
+    );
+    assert_eq!(
+        (rows[0].mean_latency, rows[0].peak_memory_mb),
+        (45.23, Some(1234.5))
+    );
+    // Strings holding the tokens, quotes and escapes stay strings.
+    assert_eq!(rows[1].model_name, "NaN-model \"Infinity\" \u{e9}");
+    assert_eq!(rows[1].model_type, "NaN");
+    assert_eq!(
+        (
+            rows[1].avg_gpu_power_w,
+            rows[1].max_gpu_power_w,
+            rows[1].peak_memory_mb
+        ),
+        (None, None, None)
+    );
+    assert_eq!(rows[1].median_latency, 48.61);
+    // Raw latencies are read as written; whether they are usable is the analysis's call.
+    let raw = rows[2].latencies_ms.as_deref().unwrap();
+    assert_eq!((raw.len(), raw[0], raw[2]), (3, 52.0, 53.1));
+    assert!(raw[1].is_nan());
+
+    // Python's csv module writes the same records with nan/inf/-inf: the same rows come back.
+    let from_csv = read_results(&data("python_nan.csv")).unwrap();
+    let without_raw: Vec<ResultRow> = rows
+        .into_iter()
+        .map(|r| ResultRow {
+            latencies_ms: None,
+            ..r
+        })
+        .collect();
+    assert_eq!(from_csv, without_raw);
+}
+
+#[test]
+fn issue_13_non_finite_in_a_required_field_names_record_model_and_field() {
+    let err = read_results(&data("python_nan_required.json")).unwrap_err();
+    let m = err.to_string();
+    assert!(matches!(err, Error::Malformed { .. }), "{err:?}");
+    assert!(
+        m.contains(
+            "python_nan_required.json: record 2 (model hf-bert-base), field 'mean_latency': is NaN"
+        ),
+        "{m}"
+    );
+    // The same in CSV.
+    let m = malformed("nan.csv", &python_csv_with(3, "mean_latency", "nan"));
+    assert!(
+        m.contains("line 3, field 'mean_latency': 'nan' is not a finite number"),
+        "{m}"
     );
 }
