@@ -1,25 +1,26 @@
-//! A small seeded generator (splitmix64) for random weights and inputs: this crate's own, so that
-//! other threads using libtorch's global generator cannot change what a seed produces.
+//! The seeded generator of random weights and inputs: splitmix64 from `rand_xoshiro` (the
+//! workspace's one generator family), owned by each model build so that other threads using
+//! libtorch's global generator cannot change what a seed produces.
+
+use rand_core::{RngCore, SeedableRng};
 
 /// splitmix64: 64 random bits per step from a 64-bit state.
 #[derive(Debug, Clone)]
 pub(crate) struct SplitMix64 {
-    state: u64,
+    inner: rand_xoshiro::SplitMix64,
 }
 
 impl SplitMix64 {
     /// A generator whose stream is fixed by `seed`.
     pub(crate) fn new(seed: u64) -> Self {
-        Self { state: seed }
+        Self {
+            inner: rand_xoshiro::SplitMix64::seed_from_u64(seed),
+        }
     }
 
     /// The next 64 random bits.
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.inner.next_u64()
     }
 
     /// A uniform float in `[0, 1)` with 53 random bits.

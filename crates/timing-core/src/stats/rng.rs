@@ -1,42 +1,27 @@
-//! A small seeded generator for resampling: xoshiro256** seeded through splitmix64.
-//!
-//! Reference: Blackman & Vigna, "Scrambled linear pseudorandom number generators" (2018). Written
-//! here rather than pulled in so that a seed means the same stream on every platform and release.
+//! The seeded generator for resampling: xoshiro256** seeded through splitmix64 (Blackman & Vigna,
+//! "Scrambled linear pseudorandom number generators", 2018), from `rand_xoshiro`, whose streams
+//! are the same on every platform and release.
+
+use rand_core::{RngCore, SeedableRng};
+use rand_xoshiro::Xoshiro256StarStar;
 
 /// A deterministic pseudo-random generator; the same seed gives the same stream.
 #[derive(Debug, Clone)]
 pub struct Rng {
-    state: [u64; 4],
+    inner: Xoshiro256StarStar,
 }
 
 impl Rng {
-    /// A generator whose whole stream is fixed by `seed`.
+    /// A generator whose whole stream is fixed by `seed` (splitmix64 expands it into the state).
     pub fn new(seed: u64) -> Self {
-        let mut sm = seed;
-        let mut next = || {
-            sm = sm.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = sm;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
         Self {
-            state: [next(), next(), next(), next()],
+            inner: Xoshiro256StarStar::seed_from_u64(seed),
         }
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        let s = &mut self.state;
-        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
+        self.inner.next_u64()
     }
 
     /// A uniform index in `0..n` (Lemire's multiply-shift; the bias is below 2⁻⁶⁴·n).
@@ -52,6 +37,33 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stream_is_the_reference_xoshiro256starstar_seeded_by_splitmix64() {
+        // State from splitmix64(7), then xoshiro256** steps, as the reference C code does (the
+        // values this crate's own implementation produced before it moved to rand_xoshiro).
+        let mut sm = 7u64;
+        let mut split = || {
+            sm = sm.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = sm;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let mut s = [split(), split(), split(), split()];
+        let mut rng = Rng::new(7);
+        for _ in 0..100 {
+            let expected = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+            let t = s[1] << 17;
+            s[2] ^= s[0];
+            s[3] ^= s[1];
+            s[1] ^= s[2];
+            s[0] ^= s[3];
+            s[2] ^= t;
+            s[3] = s[3].rotate_left(45);
+            assert_eq!(rng.next_u64(), expected);
+        }
+    }
 
     #[test]
     fn same_seed_same_stream_and_indices_in_range() {
