@@ -45,6 +45,10 @@ fn run(args: &Args) -> Result<usize> {
     };
     let text = export::render(&analysis, baseline.as_ref(), format)?;
     print!("{text}");
+    // Also on stderr, where a CI log shows them even when the report goes to a file.
+    for note in export::notes(&analysis, baseline.as_ref()) {
+        eprintln!("analyze-latency: note: {note}");
+    }
     if args.save_analysis {
         report::io::write_atomic(&args.output_file, text.as_bytes())
             .with_context(|| "saving the analysis (--save-analysis)")?;

@@ -243,3 +243,24 @@ fn bad_input_is_a_clear_error_with_status_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("/nonexistent/r.json"));
 }
+
+/// Issue 13, items 6 and 7: a file written by Python's json module, with NaN power readings and a
+/// record whose raw latencies hold a NaN, is analysed; that record is noted once on stderr and
+/// once in the report, and nothing aborts.
+#[test]
+fn issue_13_python_json_with_nan_is_analysed_and_the_bad_record_noted_once() {
+    let file =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../report/tests/data/python_nan.json");
+    let out = analyze(&[&file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let note = "record 3 (model hf-bert-base, batch 8 x seq 512, unknown, unknown";
+    assert_eq!(stderr(&out).matches(note).count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no raw latencies usable: element 2 is NaN, not a finite number"),
+        "{}",
+        stderr(&out)
+    );
+    let report = stdout(&out);
+    assert_eq!(report.matches(note).count(), 1, "{report}");
+    assert!(report.contains("NaN-model \"Infinity\" é"), "{report}");
+}

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use timing_core::stats::{CompareConfig, Samples, Verdict, compare};
+use timing_core::stats::{CompareConfig, Verdict, compare};
 
+use super::notes::{Note, Origin, raw_samples};
 use crate::error::Result;
 use crate::schema::{RecordKey, ResultRow};
 
@@ -45,6 +46,9 @@ pub struct BaselineReport {
     pub only_current: Vec<RecordKey>,
     /// Records only in the baseline.
     pub only_baseline: Vec<RecordKey>,
+    /// Records (of either side) whose raw latencies could not be used: their comparison rests on
+    /// the recorded medians.
+    pub notes: Vec<Note>,
 }
 
 impl BaselineReport {
@@ -58,33 +62,45 @@ impl BaselineReport {
 /// one, if a file repeats a key). A regression needs raw latencies on both sides (JSON files):
 /// the median ratio's interval wholly above 1, the change beyond `threshold`, and p < 0.05.
 ///
+/// A record whose raw latencies are unusable is compared by its recorded median, and noted.
+///
 /// # Errors
-/// A statistics error from invalid raw latencies, or a negative threshold.
+/// A negative or non-finite threshold.
 pub fn compare_to_baseline(
     current: &[ResultRow],
     baseline: &[ResultRow],
     threshold: f64,
 ) -> Result<BaselineReport> {
+    if !(threshold.is_finite() && threshold >= 0.0) {
+        return Err(timing_core::Error::InvalidConfig(format!(
+            "baseline threshold {threshold} must be a fraction >= 0, e.g. 0.05"
+        ))
+        .into());
+    }
     let config = CompareConfig {
         threshold,
         ..CompareConfig::default()
     };
-    let mut base_by_key: HashMap<RecordKey, &ResultRow> = HashMap::new();
-    for row in baseline {
-        base_by_key.entry(row.key()).or_insert(row);
+    let (current_samples, mut notes) = raw_samples(current, Origin::Results);
+    let (base_samples, base_notes) = raw_samples(baseline, Origin::Baseline);
+    notes.extend(base_notes);
+    let mut base_by_key: HashMap<RecordKey, usize> = HashMap::new();
+    for (index, row) in baseline.iter().enumerate() {
+        base_by_key.entry(row.key()).or_insert(index);
     }
     let mut seen = std::collections::HashSet::new();
     let mut entries = Vec::new();
     let mut only_current = Vec::new();
-    for row in current {
+    for (index, row) in current.iter().enumerate() {
         let key = row.key();
         if !seen.insert(key.clone()) {
             continue;
         }
-        let Some(base) = base_by_key.get(&key) else {
+        let Some(&base_index) = base_by_key.get(&key) else {
             only_current.push(key);
             continue;
         };
+        let base = &baseline[base_index];
         let change = row.median_latency / base.median_latency - 1.0;
         let mut entry = BaselineEntry {
             key,
@@ -98,12 +114,8 @@ pub fn compare_to_baseline(
             significance_tested: false,
             regression: false,
         };
-        if let (Some(now), Some(then)) = (&row.latencies_ms, &base.latencies_ms) {
-            let c = compare(
-                &Samples::new(now.clone())?,
-                &Samples::new(then.clone())?,
-                &config,
-            )?;
+        if let (Some(now), Some(then)) = (&current_samples[index], &base_samples[base_index]) {
+            let c = compare(now, then, &config)?;
             entry.change = c.ratio - 1.0;
             entry.change_ci_low = c.ratio_ci.low.map(|r| r - 1.0);
             entry.change_ci_high = c.ratio_ci.high.map(|r| r - 1.0);
@@ -127,6 +139,7 @@ pub fn compare_to_baseline(
         entries,
         only_current,
         only_baseline,
+        notes,
     })
 }
 

@@ -36,9 +36,16 @@ pub struct Pairwise {
 }
 
 /// Every pair among the group's records (`indices` into `rows`, in file order), limited to the
-/// `max_pairwise_models` fastest; returns the pairs and how many records were left out.
+/// `max_pairwise_models` fastest; returns the pairs and how many records were left out. `samples`
+/// holds each record's usable raw latencies (see [`super::notes`]); a pair gets an interval and a
+/// verdict when both have them.
+///
+/// # Errors
+/// Only an invalid `config.compare` (e.g. a negative threshold): data problems were caught, and
+/// noted, when `samples` was made.
 pub(crate) fn pairwise(
     rows: &[ResultRow],
+    samples: &[Option<Samples>],
     indices: &[usize],
     config: &AnalysisConfig,
 ) -> Result<(Vec<Pairwise>, usize)> {
@@ -48,16 +55,6 @@ pub(crate) fn pairwise(
         kept.truncate(config.max_pairwise_models);
         kept.sort_unstable();
     }
-    let samples: Vec<Option<Samples>> = kept
-        .iter()
-        .map(|&i| {
-            rows[i]
-                .latencies_ms
-                .as_ref()
-                .map(|l| Samples::new(l.clone()))
-                .transpose()
-        })
-        .collect::<Result<_, _>>()?;
     let mut pairs = Vec::new();
     for i in 0..kept.len() {
         for j in i + 1..kept.len() {
@@ -78,16 +75,15 @@ pub(crate) fn pairwise(
                 p_value: None,
                 verdict: None,
             };
-            if let (Some(sa), Some(sb)) = (&samples[i], &samples[j]) {
+            if let (Some(sa), Some(sb)) = (&samples[kept[i]], &samples[kept[j]]) {
                 // compare(a, b) gives median(a)/median(b); the speedup of A is its inverse, and so
                 // are the interval's bounds (the percentile interval follows monotone maps).
-                if let Ok(c) = compare(sa, sb, &config.compare) {
-                    pair.median_speedup = Some(1.0 / c.ratio);
-                    pair.speedup_ci_low = c.ratio_ci.high.map(|h| 1.0 / h);
-                    pair.speedup_ci_high = c.ratio_ci.low.map(|l| 1.0 / l);
-                    pair.p_value = Some(c.p_value);
-                    pair.verdict = Some(c.verdict);
-                }
+                let c = compare(sa, sb, &config.compare)?;
+                pair.median_speedup = Some(1.0 / c.ratio);
+                pair.speedup_ci_low = c.ratio_ci.high.map(|h| 1.0 / h);
+                pair.speedup_ci_high = c.ratio_ci.low.map(|l| 1.0 / l);
+                pair.p_value = Some(c.p_value);
+                pair.verdict = Some(c.verdict);
             }
             pairs.push(pair);
         }

@@ -4,6 +4,7 @@
 mod baseline;
 mod by_type;
 mod compare;
+mod notes;
 mod rank;
 mod summary;
 
@@ -13,6 +14,7 @@ use timing_core::stats::CompareConfig;
 pub use self::baseline::{BaselineEntry, BaselineReport, compare_to_baseline};
 pub use self::by_type::TypeStats;
 pub use self::compare::Pairwise;
+pub use self::notes::{Note, Origin};
 pub use self::rank::{Efficiency, Ranked, Rankings};
 pub use self::summary::Summary;
 use crate::error::Result;
@@ -51,6 +53,9 @@ pub struct Analysis {
     pub summary: Summary,
     /// One entry per shape group, in order of first appearance.
     pub groups: Vec<GroupAnalysis>,
+    /// Records whose raw latencies could not be used, one note each: their intervals and
+    /// verdicts are skipped, the rest of the analysis stands.
+    pub notes: Vec<Note>,
 }
 
 /// The analysis of one shape group.
@@ -72,13 +77,15 @@ pub struct GroupAnalysis {
     pub pairwise_omitted: usize,
 }
 
-/// Analyses `rows`.
+/// Analyses `rows`. A record whose raw latencies are unusable does not stop it: that record's
+/// intervals and verdicts are skipped, and [`Analysis::notes`] says so once.
 ///
 /// # Errors
-/// A polars error, or a statistics error from invalid raw latencies.
+/// A polars error, or an invalid `config.compare`.
 pub fn analyze(rows: &[ResultRow], config: &AnalysisConfig) -> Result<Analysis> {
     let frame = table::to_frame(rows)?;
     let summary = Summary::new(rows);
+    let (samples, notes) = notes::raw_samples(rows, Origin::Results);
     let mut groups = Vec::new();
     for group in table::by_shape(&frame)? {
         let indices: Vec<usize> = table::counts(&group, "row")?
@@ -86,7 +93,7 @@ pub fn analyze(rows: &[ResultRow], config: &AnalysisConfig) -> Result<Analysis> 
             .map(|i| i as usize)
             .collect();
         let shape = rows[indices[0]].shape();
-        let (pairwise, pairwise_omitted) = compare::pairwise(rows, &indices, config)?;
+        let (pairwise, pairwise_omitted) = compare::pairwise(rows, &samples, &indices, config)?;
         groups.push(GroupAnalysis {
             shape,
             records: indices.len(),
@@ -97,5 +104,9 @@ pub fn analyze(rows: &[ResultRow], config: &AnalysisConfig) -> Result<Analysis> 
             pairwise_omitted,
         });
     }
-    Ok(Analysis { summary, groups })
+    Ok(Analysis {
+        summary,
+        groups,
+        notes,
+    })
 }

@@ -25,6 +25,11 @@ pub(super) fn blocks(analysis: &Analysis, baseline: Option<&BaselineReport>) -> 
     if let Some(baseline) = baseline {
         baseline_section(baseline, &mut out);
     }
+    let notes = super::notes(analysis, baseline);
+    if !notes.is_empty() {
+        out.push(Block::Heading(1, "Notes".into()));
+        out.extend(notes.into_iter().map(|note| Block::Line(note.to_string())));
+    }
     out
 }
 

@@ -2,7 +2,8 @@
 //!
 //! The text and markdown reports are built from one list of [`Block`]s, so both always hold the
 //! same content in the same order: the Python analyzer's sections (Summary, Performance Rankings,
-//! Model Type Comparison, Efficiency Analysis, Pairwise Comparisons), then Baseline Comparison.
+//! Model Type Comparison, Efficiency Analysis, Pairwise Comparisons), then Baseline Comparison,
+//! then Notes (records whose raw latencies could not be used, once each).
 
 mod document;
 mod markdown;
@@ -10,7 +11,7 @@ mod text;
 
 use serde::Serialize;
 
-use crate::analysis::{Analysis, BaselineReport};
+use crate::analysis::{Analysis, BaselineReport, Note};
 use crate::error::{Error, Result};
 
 /// A piece of a report.
@@ -60,4 +61,23 @@ pub fn render(
             Ok(out)
         }
     }
+}
+
+/// The notes of an analysis and its baseline comparison, each once (a record of the results can be
+/// noted by both), in order: the results' records, then the baseline's.
+pub fn notes<'a>(analysis: &'a Analysis, baseline: Option<&'a BaselineReport>) -> Vec<&'a Note> {
+    let mut seen = std::collections::HashSet::new();
+    let mut notes: Vec<&Note> = analysis
+        .notes
+        .iter()
+        .chain(baseline.into_iter().flat_map(|b| &b.notes))
+        .filter(|note| seen.insert(*note))
+        .collect();
+    notes.sort_by_key(|note| {
+        (
+            note.origin == crate::analysis::Origin::Baseline,
+            note.record,
+        )
+    });
+    notes
 }

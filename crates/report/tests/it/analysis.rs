@@ -274,3 +274,52 @@ fn text_and_markdown_reports_have_the_python_sections_in_order() {
     }
     assert_eq!(json["summary"]["records"], 4);
 }
+
+/// Issue 13, item 7: one policy for a bad record. Unusable raw latencies skip that record's
+/// intervals and verdicts, with one note; nothing aborts.
+#[test]
+fn issue_13_unusable_raw_latencies_are_noted_once_and_nothing_aborts() {
+    let mut rows = vec![
+        row("a", "hf_bert", 1, 128, latencies(10.0, 0.02, 100, 0)),
+        row("empty", "hf_bert", 1, 128, vec![11.0]),
+        row("c", "hf_bert", 1, 128, latencies(12.0, 0.02, 100, 1)),
+    ];
+    rows[1].latencies_ms = Some(Vec::new());
+    let a = analyze(&rows, &AnalysisConfig::default()).unwrap();
+    assert_eq!(a.notes.len(), 1, "{:?}", a.notes);
+    let note = a.notes[0].to_string();
+    assert!(
+        note.starts_with("record 2 (model empty, batch 1 x seq 128, cpu, fp32")
+            && note.contains("no raw latencies usable: the list is empty;")
+            && note.ends_with("its intervals and verdicts are skipped"),
+        "{note}"
+    );
+    let verdicts: Vec<_> = a.groups[0].pairwise.iter().map(|p| p.verdict).collect();
+    assert_eq!(verdicts, [None, Some(Verdict::Faster), None]);
+
+    // A baseline whose record "c" has a NaN among its raw latencies: no error either; both
+    // records are noted, the results' record once across analysis and baseline.
+    let mut base = rows.clone();
+    base[2].latencies_ms.as_mut().unwrap()[5] = f64::NAN;
+    let b = compare_to_baseline(&rows, &base, 0.05).unwrap();
+    assert_eq!(b.entries.len(), 3);
+    assert!(b.entries[0].significance_tested && !b.entries[2].significance_tested);
+    let notes: Vec<String> = report::export::notes(&a, Some(&b))
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(notes.len(), 3, "{notes:#?}");
+    assert!(notes[0].starts_with("record 2 (model empty"), "{notes:#?}");
+    assert!(
+        notes[1].starts_with("baseline record 2 (model empty"),
+        "{notes:#?}"
+    );
+    assert!(
+        notes[2].starts_with("baseline record 3 (model c")
+            && notes[2].contains("usable: element 6 is NaN, not a finite number;"),
+        "{notes:#?}"
+    );
+    let text = render(&a, Some(&b), Format::Text).unwrap();
+    assert_eq!(text.matches("record 2 (model empty").count(), 2, "{text}");
+    assert!(text.contains("\nNotes\n=====\n"), "{text}");
+}
