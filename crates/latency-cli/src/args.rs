@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use model_zoo::{Dtype, Lengths};
-use runner::{Inputs, Settings, SteadyStateRule};
+use runner::{Inputs, Settings, ShardSpec, ShardStrategy, SteadyStateRule};
 
 /// Measure the inference latency of BERT-family encoders on a GPU or CPU.
 ///
@@ -114,7 +114,29 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Validate every entry, print parameter counts, FLOPs and weight memory, and run nothing.
+    /// Run only shard I of N of the plan (1-based, e.g. 2/4). Every model at one shape, dtype and
+    /// input distribution stays on one shard, so comparisons never span two machines.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "shard_from_env")]
+    pub shard: Option<ShardSpec>,
+
+    /// Take the shard from the scheduler: a Slurm job array (SLURM_ARRAY_TASK_ID minus
+    /// SLURM_ARRAY_TASK_MIN, of SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job
+    /// (JOB_COMPLETION_INDEX, of --shards N).
+    #[arg(long)]
+    pub shard_from_env: bool,
+
+    /// The number of shards, for --shard-from-env under Kubernetes (the Job's completions);
+    /// checked against SLURM_ARRAY_TASK_COUNT under Slurm.
+    #[arg(long, value_name = "N", requires = "shard_from_env", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shards: Option<u32>,
+
+    /// How jobs are split into shards: slice (contiguous, balanced counts), hash (a job keeps its
+    /// shard when the sweep grows) or cost (balanced estimated FLOPs).
+    #[arg(long, value_name = "STRATEGY", default_value = "slice", value_parser = parse_strategy)]
+    pub shard_strategy: ShardStrategy,
+
+    /// Print the plan (every job with its id, size, cost and, when sharded, its shard), and run
+    /// nothing.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -132,6 +154,14 @@ fn parse_dtype() -> impl clap::builder::TypedValueParser<Value = Dtype> {
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(Dtype::ALL.map(Dtype::as_str))
         .map(|name| name.parse::<Dtype>().unwrap_or(Dtype::Fp32))
+}
+
+fn parse_shard(text: &str) -> Result<ShardSpec, String> {
+    text.parse().map_err(|e: runner::Error| e.to_string())
+}
+
+fn parse_strategy(text: &str) -> Result<ShardStrategy, String> {
+    text.parse().map_err(|e: runner::Error| e.to_string())
 }
 
 fn parse_lengths(text: &str) -> Result<Lengths, String> {
@@ -175,6 +205,18 @@ impl Args {
             }
         }
         Ok(())
+    }
+
+    /// The shard this process runs: `--shard`, or the scheduler's with `--shard-from-env`.
+    ///
+    /// # Errors
+    /// The scheduler's variables missing or contradicting each other, named.
+    pub fn shard_spec(&self) -> Result<Option<ShardSpec>, runner::Error> {
+        if self.shard_from_env {
+            runner::shard_from_env(|name| std::env::var(name).ok(), self.shards).map(Some)
+        } else {
+            Ok(self.shard)
+        }
     }
 
     /// Where token ids come from.

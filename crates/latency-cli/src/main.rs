@@ -17,7 +17,7 @@ use anyhow::{Context, Result, anyhow};
 use clap::Parser;
 use model_zoo::{DeviceChoice, LibtorchInfo, tch};
 use report::io::ResultsWriter;
-use runner::{CpuDevice, CudaDevice, Device, Outcome, Plan, Runner, RunnerOptions};
+use runner::{CpuDevice, CudaDevice, Device, Outcome, Plan, Runner, RunnerOptions, ShardSpec};
 
 use crate::args::Args;
 use crate::output::Output;
@@ -73,10 +73,15 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
     if args.include_transfer && !device.is_gpu() {
         out.warning("--include-transfer has no effect on the CPU: there is no copy to time");
     }
-    let plan = Plan::new(&entries, &settings);
+    let whole = Plan::new(&entries, &settings);
+    let shard = args.shard_spec()?;
     if args.dry_run {
-        return Ok(dry_run(&plan, device.torch(), out));
+        return Ok(dry_run(&whole, shard, args, device.torch(), out));
     }
+    let plan = match shard {
+        Some(spec) => whole.shard(spec, args.shard_strategy)?,
+        None => whole,
+    };
     let mut writer = ResultsWriter::new(&args.output_file)?;
     writer
         .prepare()
@@ -156,13 +161,31 @@ fn install_signal_handler() -> Result<Arc<AtomicBool>> {
     Ok(flag)
 }
 
-/// Prints the plan: every job with its id, model size and cost; builds each model once, runs
-/// nothing.
-fn dry_run(plan: &Plan, device: tch::Device, out: &Output) -> ExitCode {
+/// Prints the plan: every job with its id, model size and cost (and its shard when sharded);
+/// builds each model once, runs nothing.
+fn dry_run(
+    plan: &Plan,
+    shard: Option<ShardSpec>,
+    args: &Args,
+    device: tch::Device,
+    out: &Output,
+) -> ExitCode {
     println!("plan {} ({} jobs)", plan.hash(), plan.jobs().len());
+    let shards = shard.and_then(|spec| {
+        println!(
+            "this task runs shard {spec} ({} strategy)",
+            args.shard_strategy.as_str()
+        );
+        runner::assign_shards(plan, spec.count, args.shard_strategy)
+            .ok()
+            .map(|shards| (spec, shards))
+    });
     let mut failed = false;
-    for (job, cost) in runner::inspect(plan, device) {
+    for (n, (job, cost)) in runner::inspect(plan, device).into_iter().enumerate() {
         let j = &job.job;
+        if let Some((spec, shards)) = &shards {
+            print!("[shard {}/{}] ", shards[n], spec.count);
+        }
         match cost {
             Ok(cost) => {
                 let flops = cost

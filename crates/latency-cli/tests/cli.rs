@@ -694,3 +694,121 @@ fn the_output_folder_is_made_before_anything_runs_and_a_bad_one_stops_the_run() 
         stderr(&out)
     );
 }
+
+#[test]
+fn shards_cover_the_plan_once_and_keep_comparison_groups_together() {
+    let flags = ["--batch-size", "1,2", "--sequence-length", "8,12"];
+    let dry = |extra: &[&str]| {
+        let (out, _) = run_with(
+            TINY,
+            &[&flags[..], &["--dry-run"], extra].concat(),
+            "shard-dry",
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The whole plan: 2 models x 4 shapes.
+    let whole = dry(&[]);
+    // Job lines are "ID label: ...", or "[shard K/N] ID label: ..." when sharded.
+    let ids = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with("plan ") && !l.starts_with("this task"))
+            .map(|l| {
+                l.rsplit("] ")
+                    .next()
+                    .unwrap()
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(ids(&whole).len(), 8, "{whole}");
+    // Dry run with a shard marks every job's shard; both models of a shape share one.
+    let marked = dry(&["--shard", "1/3", "--shard-strategy", "cost"]);
+    assert!(
+        marked.contains("this task runs shard 1/3 (cost strategy)"),
+        "{marked}"
+    );
+    for shape in ["batch 1, seq 8", "batch 2, seq 12"] {
+        let shards: Vec<&str> = marked
+            .lines()
+            .filter(|l| l.contains(shape))
+            .map(|l| l.split(']').next().unwrap())
+            .collect();
+        assert_eq!(shards.len(), 2, "{marked}");
+        assert_eq!(shards[0], shards[1], "{marked}");
+    }
+    // Running each of 3 shards records every job exactly once, all under the whole plan's hash.
+    let plan_hash = whole
+        .lines()
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let mut recorded = Vec::new();
+    for index in 1..=3 {
+        let spec = format!("{index}/3");
+        let (out, csv) = run_with(
+            TINY,
+            &[&flags[..], &["--shard", &spec]].concat(),
+            "shard-run",
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        if !csv.exists() {
+            continue; // a shard may be empty
+        }
+        for row in report::io::read_results(&csv).unwrap() {
+            assert_eq!(row.plan_hash.as_deref(), Some(plan_hash.as_str()));
+            recorded.push(row.job_id.unwrap());
+        }
+    }
+    recorded.sort();
+    let mut expected = ids(&whole);
+    expected.sort();
+    assert_eq!(recorded, expected);
+}
+
+#[test]
+fn shard_from_env_reads_slurm_and_kubernetes_and_names_missing_variables() {
+    let dir = temp_dir("shard-env");
+    std::fs::write(dir.join("config.yaml"), TINY).unwrap();
+    let run = |vars: &[(&str, &str)], extra: &[&str]| {
+        let mut command = Command::new(binary());
+        command
+            .arg("--config-file")
+            .arg(dir.join("config.yaml"))
+            .args(["--device", "cpu", "--dry-run", "--shard-from-env"])
+            .args(["--batch-size", "1,2", "--sequence-length", "8"])
+            .args(extra)
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env_remove("JOB_COMPLETION_INDEX");
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    };
+    let slurm = [
+        ("SLURM_ARRAY_TASK_ID", "11"),
+        ("SLURM_ARRAY_TASK_MIN", "10"),
+        ("SLURM_ARRAY_TASK_COUNT", "2"),
+    ];
+    let out = run(&slurm, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("this task runs shard 2/2"));
+    let out = run(&[("JOB_COMPLETION_INDEX", "0")], &["--shards", "2"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("this task runs shard 1/2"));
+    let out = run(&[("JOB_COMPLETION_INDEX", "0")], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--shards N"), "{}", stderr(&out));
+    let out = run(&slurm[..1], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("SLURM_ARRAY_TASK_MIN"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -6,6 +6,8 @@
 //!    make a [`Plan`] ([`plan`]): an ordered list of [`Job`]s, each with a stable id (the SHA-256
 //!    of its canonical JSON), and a plan hash. `--dry-run` prints the plan with [`inspect`]'s
 //!    sizes and costs, so it shows exactly what a run would do.
+//!    [`Plan::shard`] keeps one shard's jobs ([`shard`]: `--shard I/N`, or a Slurm array's or a
+//!    Kubernetes Indexed Job's index), never splitting a comparison group.
 //! 2. A [`Runner`] ([`run`]) takes the plan and a [`Device`] ([`device`]: [`CpuDevice`],
 //!    [`CudaDevice`], or [`testing::FakeGpu`]) and yields one [`JobResult`] per job: its record or
 //!    why it failed. An [`Observer`] hears about stages, progress and warnings.
@@ -40,6 +42,7 @@ mod error;
 mod inspect;
 pub mod plan;
 pub mod run;
+pub mod shard;
 pub mod testing;
 
 pub use crate::device::{AllocatorMemory, CpuDevice, CudaDevice, Device, GpuLink, Identity};
@@ -51,4 +54,7 @@ pub use crate::plan::{
 pub use crate::run::{
     FailedStage, JobResult, MAX_DISTINCT_BATCHES, Observer, Outcome, Runner, RunnerOptions, Silent,
     Stage,
+};
+pub use crate::shard::{
+    ShardSpec, Strategy as ShardStrategy, assign as assign_shards, shard_from_env,
 };

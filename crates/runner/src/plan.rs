@@ -343,6 +343,29 @@ impl Plan {
         &self.hash
     }
 
+    /// The jobs of shard `spec` under `strategy` (see [`crate::shard`]), as a plan with the same
+    /// hash as this whole one, so that every shard's records say which sweep they belong to.
+    ///
+    /// # Errors
+    /// As [`crate::shard::assign`].
+    pub fn shard(
+        &self,
+        spec: crate::shard::ShardSpec,
+        strategy: crate::shard::Strategy,
+    ) -> crate::Result<Plan> {
+        let shards = crate::shard::assign(self, spec.count, strategy)?;
+        Ok(Self {
+            jobs: self
+                .jobs
+                .iter()
+                .zip(shards)
+                .filter(|(_, shard)| *shard == spec.index)
+                .map(|(job, _)| job.clone())
+                .collect(),
+            hash: self.hash.clone(),
+        })
+    }
+
     /// The longest sequence of any job (rotary tables are built for it up front).
     pub fn longest_sequence(&self) -> u32 {
         self.jobs
@@ -361,7 +384,7 @@ fn short_sha256(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn entry(name: &str) -> ModelEntry {
