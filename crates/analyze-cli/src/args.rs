@@ -12,7 +12,8 @@ use clap::{Parser, ValueEnum};
 /// (batch size, sequence length, device, dtype) group. Records with raw latencies (JSON files)
 /// get confidence intervals and significance verdicts.
 ///
-/// Exit status: 0 on success, 1 when --baseline finds a significant regression, 2 on an error.
+/// Exit status: 0 on success, 1 when --baseline finds a regression, 2 on an error (a bad file or
+/// flag, a baseline that matches no record, a model and shape repeated in one input).
 #[derive(Debug, Parser)]
 #[command(name = "analyze-latency", version, about, long_about)]
 pub struct Args {
@@ -33,7 +34,10 @@ pub struct Args {
     pub format: FormatArg,
 
     /// Compare every record with the same model and shape in BASE; exit 1 if any is slower by
-    /// more than --threshold with significance (needs raw latencies: use JSON files).
+    /// more than --threshold. With raw latencies on both sides (JSON files) the slowdown must also
+    /// be significant; without them the recorded medians decide, and the verdict is marked
+    /// untested. Exit 2 when no record matches BASE (the nearest pair is shown) or when either
+    /// input holds a model and shape twice.
     #[arg(long, value_name = "BASE")]
     pub baseline: Option<PathBuf>,
 

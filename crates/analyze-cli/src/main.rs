@@ -34,7 +34,15 @@ fn run(args: &Args) -> Result<usize> {
     let baseline = match &args.baseline {
         Some(path) => {
             let base = report::io::read_results(path).context("reading the baseline")?;
-            Some(analysis::compare_to_baseline(&rows, &base, args.threshold)?)
+            let compared = analysis::compare_to_baseline(&rows, &base, args.threshold)
+                .with_context(|| {
+                    format!(
+                        "comparing {} with the baseline {}",
+                        results_name(args),
+                        path.display()
+                    )
+                });
+            Some(compared?)
         }
         None => None,
     };
@@ -60,4 +68,12 @@ fn run(args: &Args) -> Result<usize> {
         }
     }
     Ok(baseline.map_or(0, |b| b.regressions()))
+}
+
+/// The results files as messages name them.
+fn results_name(args: &Args) -> String {
+    match args.results.as_slice() {
+        [one] => one.display().to_string(),
+        _ => "RESULTS (their records numbered across the files, in the order given)".to_owned(),
+    }
 }

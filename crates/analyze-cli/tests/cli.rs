@@ -264,3 +264,87 @@ fn issue_13_python_json_with_nan_is_analysed_and_the_bad_record_noted_once() {
     assert_eq!(report.matches(note).count(), 1, "{report}");
     assert!(report.contains("NaN-model \"Infinity\" é"), "{report}");
 }
+
+fn analyze_with(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_analyze-latency"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Issue 13, item 8: `new.csv --baseline old.csv` with one model 50% slower exits 1 (CSV files
+/// have no raw latencies: the recorded medians decide, marked untested).
+#[test]
+fn issue_13_csv_gate_fails_closed_on_a_50_percent_slowdown() {
+    let dir = temp_dir("csv-gate");
+    let old = dir.join("old.csv");
+    write(
+        &old,
+        vec![record("a", 128, 10.0, 0), record("b", 128, 20.0, 0)],
+    );
+    let new = dir.join("new.csv");
+    write(
+        &new,
+        vec![record("a", 128, 15.0, 0), record("b", 128, 20.1, 0)],
+    );
+    let out = analyze_with(&[new.as_os_str(), "--baseline".as_ref(), old.as_os_str()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("REGRESSION (untested: medians)") && text.contains("+50.0%"),
+        "{text}"
+    );
+    assert!(text.contains("no difference (untested: medians)"), "{text}");
+    assert!(text.contains("1 regression(s)"), "{text}");
+
+    // The same files within a 60% threshold pass.
+    let out = analyze_with(&[
+        new.as_os_str(),
+        "--threshold".as_ref(),
+        "0.6".as_ref(),
+        "--baseline".as_ref(),
+        old.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn issue_13_baseline_without_a_match_or_with_duplicates_exits_2() {
+    let dir = temp_dir("no-match");
+    let new = dir.join("new.csv");
+    write(&new, vec![record("flex-bert-base", 512, 45.0, 0)]);
+    let out = analyze_with(&[
+        new.as_os_str(),
+        "--baseline".as_ref(),
+        python_csv().as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("comparing")
+            && err.contains("new.csv with the baseline")
+            && err.contains("nearest: record 1 (model flex-bert-base")
+            && err.contains("batch_size ('1' here, '8' in the baseline)")
+            && err.contains("a Python-tool file?"),
+        "{err}"
+    );
+
+    let twice = dir.join("twice.csv");
+    write(
+        &twice,
+        vec![record("a", 128, 10.0, 0), record("a", 128, 11.0, 0)],
+    );
+    let out = analyze_with(&[new.as_os_str(), "--baseline".as_ref(), twice.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("the baseline's records 1 and 2 both measure model a"),
+        "{}",
+        stderr(&out)
+    );
+}

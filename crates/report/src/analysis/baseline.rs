@@ -1,4 +1,11 @@
 //! Comparing a run with a saved baseline, record by record, for CI gates.
+//!
+//! The gate fails closed. With raw latencies on both sides (JSON files) a record is a regression
+//! when it is slower beyond the threshold with significance (see [`compare_to_baseline`]). Without
+//! them (CSV files, the Python tool's files, unusable raw latencies) the recorded medians are
+//! compared against the threshold: a slowdown beyond it is still a regression, marked untested.
+//! A baseline that matches no record, or a file that holds one model and shape twice, is an
+//! error, never a pass.
 
 use std::collections::HashMap;
 
@@ -6,7 +13,6 @@ use serde::Serialize;
 use timing_core::stats::{CompareConfig, Verdict, compare};
 
 use super::notes::{Note, Origin, raw_samples};
-use crate::error::Result;
 use crate::schema::{RecordKey, ResultRow};
 
 /// One record present in both the baseline and the current run.
@@ -26,12 +32,14 @@ pub struct BaselineEntry {
     pub change_ci_high: Option<f64>,
     /// Mann-Whitney U p-value (with raw latencies).
     pub p_value: Option<f64>,
-    /// Current versus baseline: `faster`, `slower`, `no_difference`. Without raw latencies it
-    /// only reflects the point change against the threshold.
+    /// Current versus baseline: `faster`, `slower`, `no_difference`. Untested (without raw
+    /// latencies), it is the recorded medians' change against the threshold.
     pub verdict: Verdict,
-    /// Whether the verdict rests on raw latencies (and so on a significance test).
+    /// Whether the verdict rests on raw latencies and a significance test; `false`: untested,
+    /// the recorded medians were compared.
     pub significance_tested: bool,
-    /// Slower beyond the threshold with significance: what fails a CI gate.
+    /// What fails a CI gate: slower beyond the threshold, with significance when tested; by the
+    /// recorded medians alone when untested.
     pub regression: bool,
 }
 
@@ -52,67 +60,282 @@ pub struct BaselineReport {
 }
 
 impl BaselineReport {
-    /// The number of regressions.
+    /// The number of regressions, tested or not.
     pub fn regressions(&self) -> usize {
         self.entries.iter().filter(|e| e.regression).count()
     }
+
+    /// The number of entries compared by their recorded medians only (no significance test).
+    pub fn untested(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| !e.significance_tested)
+            .count()
+    }
 }
 
-/// Compares every current record with the baseline record of the same model and shape (the first
-/// one, if a file repeats a key). A regression needs raw latencies on both sides (JSON files):
-/// the median ratio's interval wholly above 1, the change beyond `threshold`, and p < 0.05.
+/// Why a run cannot be compared with its baseline.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BaselineError {
+    /// The threshold is negative or not finite.
+    #[error("baseline threshold {0} must be a fraction >= 0, e.g. 0.05")]
+    Threshold(f64),
+    /// One input holds two records of the same model and shape, so which one to compare is
+    /// ambiguous.
+    #[error(
+        "{} records {first} and {second} both measure model {} at {}: a baseline comparison needs \
+         one record per model and shape in each input",
+        origin_name(*.origin), .key.model_name, .key.shape
+    )]
+    Duplicate {
+        /// The input holding them.
+        origin: Origin,
+        /// The first record, 1-based.
+        first: usize,
+        /// The second record, 1-based.
+        second: usize,
+        /// Their model and shape.
+        key: Box<RecordKey>,
+    },
+    /// No record of the run has a record of the same model and shape in the baseline: a gate
+    /// that compared nothing would pass in silence.
+    #[error("{0}")]
+    NoMatch(Box<NoMatch>),
+    /// A statistics error from an invalid comparison setting.
+    #[error("statistics: {0}")]
+    Stats(#[from] timing_core::Error),
+}
+
+fn origin_name(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Results => "the results'",
+        Origin::Baseline => "the baseline's",
+    }
+}
+
+/// Why no record matched: the sizes of both inputs and the nearest pair of keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoMatch {
+    /// Records in the run.
+    pub results: usize,
+    /// Records in the baseline.
+    pub baseline: usize,
+    /// The pair of records whose keys differ in the fewest fields (`None` when a side is empty).
+    pub nearest: Option<Nearest>,
+}
+
+/// The nearest pair of non-matching records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Nearest {
+    /// The run's record, 1-based.
+    pub record: usize,
+    /// Its key.
+    pub key: RecordKey,
+    /// The baseline's record, 1-based.
+    pub baseline_record: usize,
+    /// Its key.
+    pub baseline_key: RecordKey,
+    /// The fields in which they differ: (field, run's value, baseline's value).
+    pub differences: Vec<(&'static str, String, String)>,
+}
+
+impl std::fmt::Display for NoMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no record of the results ({} records) has a record of the same model and shape in \
+             the baseline ({} records), so the baseline gate has nothing to compare",
+            self.results, self.baseline
+        )?;
+        let Some(near) = &self.nearest else {
+            return Ok(());
+        };
+        let fields: Vec<String> = near
+            .differences
+            .iter()
+            .map(|(field, run, base)| format!("{field} ('{run}' here, '{base}' in the baseline)"))
+            .collect();
+        write!(
+            f,
+            "; nearest: record {} (model {}, {}) and baseline record {} (model {}, {}) differ in {}",
+            near.record,
+            near.key.model_name,
+            near.key.shape,
+            near.baseline_record,
+            near.baseline_key.model_name,
+            near.baseline_key.shape,
+            fields.join(", ")
+        )?;
+        let differs = |name: &str| near.differences.iter().any(|(field, ..)| *field == name);
+        if differs("device") && near.baseline_key.shape.device == "unknown" {
+            f.write_str(
+                "; the baseline records no device (a Python-tool file?): it can only match \
+                 records without one",
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The fields of two keys that differ, as (field, value in `a`, value in `b`).
+fn differences(a: &RecordKey, b: &RecordKey) -> Vec<(&'static str, String, String)> {
+    let (x, y) = (&a.shape, &b.shape);
+    let fields = [
+        ("model_name", a.model_name.clone(), b.model_name.clone()),
+        (
+            "batch_size",
+            x.batch_size.to_string(),
+            y.batch_size.to_string(),
+        ),
+        (
+            "sequence_length",
+            x.sequence_length.to_string(),
+            y.sequence_length.to_string(),
+        ),
+        ("device", x.device.clone(), y.device.clone()),
+        ("dtype", x.dtype.clone(), y.dtype.clone()),
+        ("inputs", x.inputs.clone(), y.inputs.clone()),
+        (
+            "time_boundary",
+            x.time_boundary.clone(),
+            y.time_boundary.clone(),
+        ),
+    ];
+    fields.into_iter().filter(|(_, u, v)| u != v).collect()
+}
+
+/// Distinct keys compared when looking for the nearest pair, per side: bounds the search to a
+/// million key comparisons on huge files.
+const NEAREST_SEARCH_LIMIT: usize = 1000;
+
+/// The pair of records, one per side, whose keys differ in the fewest fields; ties go to the
+/// earliest records.
+fn nearest(current: &[RecordKey], baseline: &[RecordKey]) -> Option<Nearest> {
+    let distinct = |keys: &[RecordKey]| {
+        let mut seen = std::collections::HashSet::new();
+        keys.iter()
+            .enumerate()
+            .filter(|(_, key)| seen.insert(*key))
+            .take(NEAREST_SEARCH_LIMIT)
+            .map(|(i, key)| (i, key.clone()))
+            .collect::<Vec<_>>()
+    };
+    let (run, base) = (distinct(current), distinct(baseline));
+    let mut best: Option<Nearest> = None;
+    for (i, a) in &run {
+        for (j, b) in &base {
+            let diff = differences(a, b);
+            if best
+                .as_ref()
+                .is_none_or(|n| diff.len() < n.differences.len())
+            {
+                best = Some(Nearest {
+                    record: i + 1,
+                    key: a.clone(),
+                    baseline_record: j + 1,
+                    baseline_key: b.clone(),
+                    differences: diff,
+                });
+            }
+        }
+    }
+    best
+}
+
+/// Each key's record index, or the first duplicate.
+fn index_keys(
+    keys: &[RecordKey],
+    origin: Origin,
+) -> Result<HashMap<&RecordKey, usize>, BaselineError> {
+    let mut by_key = HashMap::with_capacity(keys.len());
+    for (index, key) in keys.iter().enumerate() {
+        if let Some(first) = by_key.insert(key, index) {
+            return Err(BaselineError::Duplicate {
+                origin,
+                first: first + 1,
+                second: index + 1,
+                key: Box::new(key.clone()),
+            });
+        }
+    }
+    Ok(by_key)
+}
+
+/// Compares every current record with the baseline record of the same model and shape.
 ///
-/// A record whose raw latencies are unusable is compared by its recorded median, and noted.
+/// With usable raw latencies on both sides (JSON files), a record is a regression when it is
+/// slower with significance: the median ratio's interval wholly above 1, the change beyond
+/// `threshold`, and p < 0.05. Otherwise (CSV files, the Python tool's files, raw latencies that
+/// are noted as unusable) the recorded medians are compared: a change beyond `threshold` is a
+/// regression, marked untested (`significance_tested: false`).
 ///
 /// # Errors
-/// A negative or non-finite threshold.
+/// [`BaselineError::Threshold`] for a negative or non-finite threshold;
+/// [`BaselineError::Duplicate`] when either input holds one model and shape twice;
+/// [`BaselineError::NoMatch`] when no record matches (naming the nearest pair and how it differs).
 pub fn compare_to_baseline(
     current: &[ResultRow],
     baseline: &[ResultRow],
     threshold: f64,
-) -> Result<BaselineReport> {
+) -> Result<BaselineReport, BaselineError> {
     if !(threshold.is_finite() && threshold >= 0.0) {
-        return Err(timing_core::Error::InvalidConfig(format!(
-            "baseline threshold {threshold} must be a fraction >= 0, e.g. 0.05"
-        ))
-        .into());
+        return Err(BaselineError::Threshold(threshold));
     }
     let config = CompareConfig {
         threshold,
         ..CompareConfig::default()
     };
+    let current_keys: Vec<RecordKey> = current.iter().map(ResultRow::key).collect();
+    let base_keys: Vec<RecordKey> = baseline.iter().map(ResultRow::key).collect();
+    let current_by_key = index_keys(&current_keys, Origin::Results)?;
+    let base_by_key = index_keys(&base_keys, Origin::Baseline)?;
+    if !current_keys.iter().any(|key| base_by_key.contains_key(key)) {
+        return Err(BaselineError::NoMatch(Box::new(NoMatch {
+            results: current.len(),
+            baseline: baseline.len(),
+            nearest: nearest(&current_keys, &base_keys),
+        })));
+    }
+
     let (current_samples, mut notes) = raw_samples(current, Origin::Results);
     let (base_samples, base_notes) = raw_samples(baseline, Origin::Baseline);
     notes.extend(base_notes);
-    let mut base_by_key: HashMap<RecordKey, usize> = HashMap::new();
-    for (index, row) in baseline.iter().enumerate() {
-        base_by_key.entry(row.key()).or_insert(index);
-    }
-    let mut seen = std::collections::HashSet::new();
     let mut entries = Vec::new();
     let mut only_current = Vec::new();
-    for (index, row) in current.iter().enumerate() {
-        let key = row.key();
-        if !seen.insert(key.clone()) {
-            continue;
-        }
-        let Some(&base_index) = base_by_key.get(&key) else {
-            only_current.push(key);
+    for (index, (row, key)) in current.iter().zip(&current_keys).enumerate() {
+        let Some(&base_index) = base_by_key.get(key) else {
+            only_current.push(key.clone());
             continue;
         };
         let base = &baseline[base_index];
+        if base.median_latency <= 0.0 {
+            notes.push(Note::new(
+                Origin::Baseline,
+                base_index,
+                base,
+                format!(
+                    "its recorded median latency is {}, so no change can be formed; it is left \
+                     out of the baseline comparison",
+                    base.median_latency
+                ),
+            ));
+            continue;
+        }
         let change = row.median_latency / base.median_latency - 1.0;
+        let verdict = point_verdict(change, threshold);
         let mut entry = BaselineEntry {
-            key,
+            key: key.clone(),
             baseline_median: base.median_latency,
             current_median: row.median_latency,
             change,
             change_ci_low: None,
             change_ci_high: None,
             p_value: None,
-            verdict: point_verdict(change, threshold),
+            verdict,
             significance_tested: false,
-            regression: false,
+            // Fail closed: untested, the recorded medians decide.
+            regression: verdict == Verdict::Slower,
         };
         if let (Some(now), Some(then)) = (&current_samples[index], &base_samples[base_index]) {
             let c = compare(now, then, &config)?;
@@ -126,13 +349,10 @@ pub fn compare_to_baseline(
         }
         entries.push(entry);
     }
-    let current_keys: std::collections::HashSet<RecordKey> =
-        current.iter().map(ResultRow::key).collect();
-    let mut listed = std::collections::HashSet::new();
-    let only_baseline = baseline
+    let only_baseline = base_keys
         .iter()
-        .map(ResultRow::key)
-        .filter(|key| !current_keys.contains(key) && listed.insert(key.clone()))
+        .filter(|key| !current_by_key.contains_key(key))
+        .cloned()
         .collect();
     Ok(BaselineReport {
         threshold,
@@ -143,6 +363,7 @@ pub fn compare_to_baseline(
     })
 }
 
+/// The recorded medians' change against the threshold (no significance test).
 fn point_verdict(change: f64, threshold: f64) -> Verdict {
     if change > threshold {
         Verdict::Slower

@@ -11,7 +11,9 @@ mod summary;
 use serde::Serialize;
 use timing_core::stats::CompareConfig;
 
-pub use self::baseline::{BaselineEntry, BaselineReport, compare_to_baseline};
+pub use self::baseline::{
+    BaselineEntry, BaselineError, BaselineReport, Nearest, NoMatch, compare_to_baseline,
+};
 pub use self::by_type::TypeStats;
 pub use self::compare::Pairwise;
 pub use self::notes::{Note, Origin};

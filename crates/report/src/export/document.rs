@@ -268,10 +268,11 @@ fn baseline_section(b: &BaselineReport, out: &mut Vec<Block>) {
                 }
                 _ => percent(e.change),
             };
-            let verdict = match (e.verdict, e.significance_tested) {
-                (Verdict::Slower, true) if e.regression => "REGRESSION".to_owned(),
-                (v, true) => v.to_string(),
-                (v, false) => format!("{v} (no raw latencies: not tested)"),
+            let verdict = match (e.regression, e.significance_tested) {
+                (true, true) => "REGRESSION".to_owned(),
+                (false, true) => e.verdict.to_string(),
+                (true, false) => "REGRESSION (untested: medians)".to_owned(),
+                (false, false) => format!("{} (untested: medians)", e.verdict),
             };
             vec![
                 e.key.model_name.clone(),
@@ -306,8 +307,17 @@ fn baseline_section(b: &BaselineReport, out: &mut Vec<Block>) {
         }
     }
     out.push(Block::Line(format!(
-        "{} regression(s) slower than the baseline by more than {:.1}% with significance",
+        "{} regression(s): slower than the baseline by more than {:.1}%, with significance where \
+         raw latencies exist on both sides",
         b.regressions(),
         b.threshold * 100.0
     )));
+    if b.untested() > 0 {
+        out.push(Block::Line(format!(
+            "{} of {} comparison(s) untested: without raw latencies on both sides (JSON files) \
+             the recorded medians were compared against the threshold, with no significance test",
+            b.untested(),
+            b.entries.len()
+        )));
+    }
 }

@@ -1,4 +1,4 @@
-use report::analysis::{AnalysisConfig, analyze, compare_to_baseline};
+use report::analysis::{AnalysisConfig, BaselineError, Origin, analyze, compare_to_baseline};
 use report::export::{Format, render};
 use report::io::read_results;
 use timing_core::stats::Verdict;
@@ -213,7 +213,7 @@ fn baseline_gate_flags_a_regression_and_not_noise() {
     assert_eq!(report.only_current[0].model_name, "new");
     assert_eq!(report.only_baseline[0].model_name, "gone");
 
-    // Without raw latencies, a point slowdown is shown but cannot fail the gate.
+    // Without raw latencies the gate fails closed: the recorded medians decide, untested.
     let strip = |rows: &[report::ResultRow]| {
         rows.iter()
             .cloned()
@@ -224,9 +224,10 @@ fn baseline_gate_flags_a_regression_and_not_noise() {
             .collect::<Vec<_>>()
     };
     let untested = compare_to_baseline(&strip(&current), &strip(&base), 0.05).unwrap();
-    assert_eq!(untested.regressions(), 0);
+    assert_eq!((untested.regressions(), untested.untested()), (1, 2));
     assert_eq!(untested.entries[0].verdict, Verdict::Slower);
-    assert!(!untested.entries[0].significance_tested);
+    assert!(untested.entries[0].regression && !untested.entries[0].significance_tested);
+    assert!(!untested.entries[1].regression);
 }
 
 #[test]
@@ -322,4 +323,91 @@ fn issue_13_unusable_raw_latencies_are_noted_once_and_nothing_aborts() {
     let text = render(&a, Some(&b), Format::Text).unwrap();
     assert_eq!(text.matches("record 2 (model empty").count(), 2, "{text}");
     assert!(text.contains("\nNotes\n=====\n"), "{text}");
+}
+
+/// Issue 13, item 8: the baseline gate fails closed.
+#[test]
+fn issue_13_gate_without_raw_latencies_compares_recorded_medians() {
+    // Python-tool style records (no raw latencies): b is 50% slower than its baseline.
+    let base = read_results(&data("python_tool.csv")).unwrap();
+    let mut current = base.clone();
+    current[1].median_latency *= 1.5;
+    current[2].median_latency *= 1.04; // within the 5% threshold
+    let report = compare_to_baseline(&current, &base, 0.05).unwrap();
+    assert_eq!((report.regressions(), report.untested()), (1, 4));
+    let slow = &report.entries[1];
+    assert_eq!(slow.key.model_name, "mosaic-bert");
+    assert!(slow.regression && !slow.significance_tested && slow.verdict == Verdict::Slower);
+    assert!(close(slow.change, 0.5));
+    assert!(!report.entries[2].regression);
+    let text = render(
+        &analyze(&current, &AnalysisConfig::default()).unwrap(),
+        Some(&report),
+        Format::Text,
+    )
+    .unwrap();
+    assert!(text.contains("REGRESSION (untested: medians)"), "{text}");
+    assert!(text.contains("4 of 4 comparison(s) untested"), "{text}");
+}
+
+#[test]
+fn issue_13_a_baseline_that_matches_nothing_says_why() {
+    // Ours (device cpu, fp32) against a Python-tool file (no device column).
+    let base = read_results(&data("python_tool.csv")).unwrap();
+    let current = vec![
+        row("other", "hf_bert", 8, 512, vec![50.0]),
+        row("hf-bert-base", "hf_bert", 8, 512, vec![50.0]),
+    ];
+    let err = compare_to_baseline(&current, &base, 0.05).unwrap_err();
+    let BaselineError::NoMatch(no_match) = &err else {
+        panic!("{err:?}")
+    };
+    let near = no_match.nearest.as_ref().unwrap();
+    assert_eq!((near.record, near.baseline_record), (2, 3));
+    let fields: Vec<&str> = near.differences.iter().map(|d| d.0).collect();
+    assert_eq!(fields, ["device", "dtype"]);
+    let m = err.to_string();
+    assert!(
+        m.contains("no record of the results (2 records) has a record of the same model and shape in the baseline (4 records)")
+            && m.contains("device ('cpu' here, 'unknown' in the baseline), dtype ('fp32' here, 'unknown' in the baseline)")
+            && m.contains("the baseline records no device (a Python-tool file?)"),
+        "{m}"
+    );
+    let empty = compare_to_baseline(&current, &[], 0.05).unwrap_err();
+    assert!(
+        matches!(&empty, BaselineError::NoMatch(n) if n.nearest.is_none()),
+        "{empty}"
+    );
+}
+
+#[test]
+fn issue_13_duplicate_keys_are_an_error_naming_both_records() {
+    let a = row("a", "hf_bert", 1, 128, latencies(10.0, 0.03, 50, 0));
+    let b = row("b", "hf_bert", 1, 128, latencies(10.0, 0.03, 50, 0));
+    let twice = vec![a.clone(), b.clone(), a.clone()];
+    let err = compare_to_baseline(&[a.clone(), b.clone()], &twice, 0.05).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BaselineError::Duplicate {
+                origin: Origin::Baseline,
+                first: 1,
+                second: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().starts_with(
+            "the baseline's records 1 and 3 both measure model a at batch 1 x seq 128, cpu, fp32"
+        ),
+        "{err}"
+    );
+    let err = compare_to_baseline(&[b.clone(), a.clone(), b], &[a], 0.05).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("the results' records 1 and 3 both measure model b"),
+        "{err}"
+    );
 }
