@@ -254,7 +254,9 @@ impl ModelEntry {
 impl ModelEntry {
     /// The checkpoint file the entry loads, checked to exist: a safetensors file (or a directory
     /// holding `model.safetensors`), or for `torchscript` the TorchScript file. `None` for random
-    /// weights.
+    /// weights. A safetensors file's header is read and checked ([`crate::checkpoint::check_file`]),
+    /// and a Git LFS pointer is refused either way, so that broken downloads fail here, before
+    /// any model is built.
     ///
     /// # Errors
     /// [`Error::CheckpointFile`] naming the path and what is wrong.
@@ -266,6 +268,7 @@ impl ModelEntry {
             return crate::checkpoint::resolve(path).map(Some);
         }
         if path.is_file() {
+            crate::checkpoint::check_not_lfs_pointer(path)?;
             Ok(Some(path.clone()))
         } else {
             Err(Error::CheckpointFile {

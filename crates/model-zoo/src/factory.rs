@@ -95,8 +95,8 @@ fn build_model(entry: &ModelEntry, options: &BuildOptions) -> Result<Model> {
         )));
     }
     if let Architecture::TorchScript { vocab } = architecture {
-        // architecture() checked that the entry names its file.
-        let path = entry.pretrained_checkpoint.clone().unwrap_or_default();
+        // architecture() checked that the entry names its file; this checks the file.
+        let path = entry.checkpoint_file()?.unwrap_or_default();
         let module = TorchScript::load(&path, options.device, options.kind)?;
         return Ok(Model {
             num_parameters: module.num_parameters(),

@@ -7,6 +7,10 @@ use tch::Tensor;
 
 use crate::error::{Error, Result};
 
+mod header;
+
+pub use header::{Header, check_file, check_not_lfs_pointer, read_header};
+
 /// Every tensor name that did not fit the architecture. Missing and misshaped tensors make a
 /// checkpoint unusable; unexpected ones are only worth a warning.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,10 +47,11 @@ impl fmt::Display for NameReport {
 }
 
 /// The safetensors file a `pretrained_checkpoint` names: the file itself, or `model.safetensors`
-/// inside a directory.
+/// inside a directory; checked with [`check_file`] (its header only).
 ///
 /// # Errors
-/// [`Error::Checkpoint`] when the path does not exist or holds no `model.safetensors`.
+/// [`Error::CheckpointFile`] when the path does not exist, holds no `model.safetensors`, or the
+/// file is not a complete safetensors file (a Git LFS pointer, a truncated download).
 pub fn resolve(path: &Path) -> Result<PathBuf> {
     let bad = |message: String| Error::CheckpointFile {
         path: path.to_owned(),
@@ -55,6 +60,7 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
     if path.is_dir() {
         let file = path.join("model.safetensors");
         return if file.is_file() {
+            check_file(&file)?;
             Ok(file)
         } else {
             Err(bad("is a directory without model.safetensors".into()))
@@ -68,6 +74,7 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
             "is not a .safetensors file (convert PyTorch/Composer .pt files first; see docs/models.md)".into(),
         ));
     }
+    check_file(path)?;
     Ok(path.to_owned())
 }
 

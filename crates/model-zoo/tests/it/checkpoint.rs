@@ -140,3 +140,73 @@ fn a_composer_wrapper_prefix_is_accepted() {
     let diff = crate::parity::max_diff_with(case, &file);
     assert!(diff <= 1e-5, "max |diff| {diff}");
 }
+
+/// What `git clone` leaves for a weight file without git-lfs (issue 13 item 5).
+const LFS_POINTER: &str = "version https://git-lfs.github.com/spec/v1\n\
+oid sha256:68d45e234eb4a928074dfd868cead0219ab85354cc53d20e772753c6bb9169d3\n\
+size 598635032\n";
+
+#[test]
+fn issue_13_lfs_pointers_and_truncated_files_fail_the_config_check() {
+    let dir = temp_dir("broken-files");
+    let config = config_dir("bert_cls");
+    let lfs_dir = dir.join("lfs");
+    std::fs::create_dir_all(&lfs_dir).unwrap();
+    std::fs::write(lfs_dir.join("model.safetensors"), LFS_POINTER).unwrap();
+    let whole = std::fs::read(data("bert_cls.safetensors")).unwrap();
+    let short_data = dir.join("short-data.safetensors");
+    std::fs::write(&short_data, &whole[..whole.len() - 100]).unwrap();
+    let short_header = dir.join("short-header.safetensors");
+    std::fs::write(&short_header, &whole[..200]).unwrap();
+    let script_pointer = dir.join("model.pt");
+    std::fs::write(&script_pointer, LFS_POINTER).unwrap();
+    for (model_type, path, want) in [
+        (
+            "hf_bert",
+            lfs_dir.clone(),
+            "is a Git LFS pointer (134 bytes of text), not the weights: fetch the real file with `git lfs pull`",
+        ),
+        (
+            "hf_bert",
+            lfs_dir.join("model.safetensors"),
+            "is a Git LFS pointer",
+        ),
+        (
+            "hf_bert",
+            short_data.clone(),
+            "is truncated: its tensors need",
+        ),
+        (
+            "hf_bert",
+            short_header.clone(),
+            "its header length field says",
+        ),
+        (
+            "torchscript",
+            script_pointer.clone(),
+            "is a Git LFS pointer",
+        ),
+    ] {
+        let mut entry = entry(model_type, "classification", &config, &path);
+        if model_type == "torchscript" {
+            entry.pretrained_model_name = None;
+        }
+        // The config check (what latency-analysis runs before any model) refuses the file...
+        let err = entry
+            .checkpoint_file()
+            .err()
+            .unwrap_or_else(|| panic!("{path:?} passed the check"))
+            .to_string();
+        assert!(err.contains(want), "{path:?}: {err}");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        // ...and so does building, with the same message.
+        let err = build(&entry, &BuildOptions::default()).err().unwrap();
+        assert!(err.to_string().contains(want), "{path:?}: {err}");
+    }
+    // The whole file passes.
+    let whole_path = dir.join("whole.safetensors");
+    std::fs::write(&whole_path, &whole).unwrap();
+    let entry = entry("hf_bert", "classification", &config, &whole_path);
+    assert_eq!(entry.checkpoint_file().unwrap(), Some(whole_path.clone()));
+    model_zoo::checkpoint::check_file(&whole_path).unwrap();
+}
