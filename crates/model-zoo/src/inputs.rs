@@ -302,8 +302,11 @@ impl InputGenerator {
     }
 
     /// Real text: each non-blank line of `text_file` is one sample, tokenized with the
-    /// HuggingFace tokenizer in `tokenizer_json` (its special tokens and truncation at the
-    /// sequence length), padded with its `[PAD]`/`<pad>` id. Lines are used in order and cycled.
+    /// HuggingFace tokenizer in `tokenizer_json` (its special tokens; right truncation at the
+    /// sequence length), padded on the right with its padding id or `[PAD]`/`<pad>` id. Lines are
+    /// used in order and cycled. The file's own `padding` and `truncation` settings are ignored:
+    /// rows are exactly what the tokenizer gives with its padding off, so real-token counts are
+    /// true.
     ///
     /// # Errors
     /// [`Error::InputFile`] when either file cannot be read or parsed, the text file has no
@@ -420,7 +423,11 @@ impl InputGenerator {
         seq: u32,
         total: usize,
     ) -> Result<Vec<Vec<i64>>> {
+        // The tokenizer's own padding and truncation (many published tokenizer.json files carry
+        // a `Fixed` length or `BatchLongest` padding) would make rows longer than `seq` or count
+        // its pads as real tokens: ours are the only ones applied.
         let mut tokenizer = tokenizer.clone();
+        tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(tokenizers::TruncationParams {
                 max_length: seq as usize,
@@ -437,6 +444,13 @@ impl InputGenerator {
                 .encode(line.as_str(), true)
                 .map_err(|e| Error::Inputs(format!("tokenizing line {}: {e}", index + 1)))?;
             let ids: Vec<i64> = encoding.get_ids().iter().map(|&id| i64::from(id)).collect();
+            if ids.len() > seq as usize {
+                return Err(Error::Inputs(format!(
+                    "text line {}: the tokenizer gives {} tokens after truncation at {seq}",
+                    index + 1,
+                    ids.len()
+                )));
+            }
             if ids.is_empty() {
                 return Err(Error::Inputs(format!(
                     "text line {} gives no tokens",

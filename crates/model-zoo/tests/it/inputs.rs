@@ -315,3 +315,60 @@ fn text_errors_name_the_file() {
         "{message}"
     );
 }
+
+/// Issue 13 item 1: a `tokenizer.json` with its own padding (`Fixed` 16; `BatchLongest` to a
+/// multiple of 16) and truncation (left at 12; at 6). Only our padding and truncation may apply:
+/// every row equals what Python `tokenizers` gives with the tokenizer's padding off and truncation
+/// at the sequence length, so the real-token counts (and `padding_fraction`) are the true ones.
+#[test]
+fn issue_13_a_tokenizer_that_pads_by_itself_is_padded_only_by_us() {
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data("texts_expected_unpadded.json")).unwrap(),
+    )
+    .unwrap();
+    for file in [
+        "tokenizer_wordlevel_fixed16.json",
+        "tokenizer_longest_multiple16.json",
+    ] {
+        let case = &expected[file];
+        let pad = case["pad_id"].as_i64().unwrap();
+        // The fixture does pad by itself: every line comes back 16 tokens long.
+        assert!(
+            case["own"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|row| row.as_array().unwrap().len() == 16)
+        );
+        let generator = InputGenerator::text(
+            &data("texts.txt"),
+            &data(file),
+            case["vocab_size"].as_i64().unwrap(),
+        )
+        .unwrap();
+        for seq in [8u32, 32] {
+            let want: Vec<Vec<i64>> =
+                serde_json::from_value(case[seq.to_string()].clone()).unwrap();
+            let batches = generator.batches(want.len() as u32, seq, 1).unwrap();
+            let batch = &batches[0];
+            let lengths: Vec<u32> = want.iter().map(|r| r.len() as u32).collect();
+            assert_eq!(batch.lengths, lengths, "{file}, seq {seq}");
+            assert_eq!(batch.input_ids.size(), [want.len() as i64, i64::from(seq)]);
+            for (row, (ids, mask)) in rows(batch).iter().zip(mask_rows(batch)).enumerate() {
+                let line = &want[row];
+                assert_eq!(
+                    &ids[..line.len()],
+                    &line[..],
+                    "{file}, seq {seq}, row {row}"
+                );
+                assert!(ids[line.len()..].iter().all(|&id| id == pad));
+                assert!(mask[..line.len()].iter().all(|&m| m == 1));
+                assert!(mask[line.len()..].iter().all(|&m| m == 0));
+            }
+            let real: u64 = lengths.iter().map(|&n| u64::from(n)).sum();
+            assert_eq!(batch.real_tokens(), real);
+            assert_eq!(batch.padded_tokens(), want.len() as u64 * u64::from(seq));
+            assert!(batch.real_tokens() <= batch.padded_tokens());
+        }
+    }
+}
