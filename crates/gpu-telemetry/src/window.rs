@@ -253,24 +253,28 @@ impl TelemetryWindow {
         per(self.dynamic_energy_j, tokens, 1000.0)
     }
 
+    /// The sentence to show when a limiting throttle reason was seen (the window's numbers are
+    /// then not a valid comparison); `None` otherwise.
+    pub fn throttle_warning(&self) -> Option<String> {
+        let fraction = self.throttled_fraction.filter(|f| *f > 0.0)?;
+        let limiting: Vec<&str> = self
+            .throttle_reasons
+            .iter()
+            .filter(|r| r.limiting)
+            .map(|r| r.reason.as_str())
+            .collect();
+        Some(format!(
+            "gpu clocks were limited ({}) in {:.1}% of samples: this run is not a valid comparison",
+            limiting.join(", "),
+            fraction * 100.0
+        ))
+    }
+
     /// Sentences a report should show next to this window's numbers: throttling (the run is not a
     /// valid comparison) and a window too short for the energy counter. Missing values are in
     /// `missing`, not here.
     pub fn warnings(&self) -> Vec<String> {
-        let mut warnings = Vec::new();
-        if let Some(fraction) = self.throttled_fraction.filter(|f| *f > 0.0) {
-            let limiting: Vec<&str> = self
-                .throttle_reasons
-                .iter()
-                .filter(|r| r.limiting)
-                .map(|r| r.reason.as_str())
-                .collect();
-            warnings.push(format!(
-                "gpu clocks were limited ({}) in {:.1}% of samples: this run is not a valid comparison",
-                limiting.join(", "),
-                fraction * 100.0
-            ));
-        }
+        let mut warnings: Vec<String> = self.throttle_warning().into_iter().collect();
         if !self.window_long_enough {
             let source = match self.energy_source {
                 Some(EnergySource::Integrated) => "energy is integrated from sampled power",

@@ -12,9 +12,10 @@ use runner::{Inputs, Settings, ShardSpec, ShardStrategy, SteadyStateRule};
 /// Runs every model of the config file at every batch size and sequence length, and writes one
 /// record per combination to the CSV file and a JSON file with the same stem, as soon as it is
 /// measured. Flags keep the names, defaults and meanings of the Python tool `latency_analysis.py`.
-/// Exit status: 0 when every model ran, 1 when some failed (the others still ran), 2 on an error
-/// that stopped the run (bad flags or config), 130 after Ctrl-C, which stops at the next batch and
-/// keeps every record finished so far.
+/// Exit status: 0 when every job ran, 1 when some failed (the others still ran), 2 on an error
+/// that stopped the run before it measured (bad flags or config, an unusable device or output
+/// location), 130 after Ctrl-C or SIGTERM, which stop at the next batch and keep every record
+/// finished so far (a second one exits at once).
 #[derive(Debug, Parser)]
 #[command(name = "latency-analysis", version, about, long_about)]
 pub struct Args {
@@ -106,13 +107,24 @@ pub struct Args {
     pub tokenizer: Option<PathBuf>,
 
     /// Time the host-to-device copy of each batch too (inputs then start on the host); recorded as
-    /// time_boundary forward+transfer. Without it, inputs are on the device before timing.
+    /// time_boundary forward+transfer. Without it, inputs are on the device before timing. No
+    /// effect on the CPU (there is no copy; a warning says so).
     #[arg(long)]
     pub include_transfer: bool,
 
     /// Seed of the random weights and inputs.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+
+    /// Write the results and manifest into this folder (created if missing): results.csv, or
+    /// shard-I-of-N.csv for a shard, with their .json and .manifest.json.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// For a shard whose files exist: measure every job again instead of skipping the ones
+    /// already recorded (and replace files written by another plan).
+    #[arg(long)]
+    pub force: bool,
 
     /// Run only shard I of N of the plan (1-based, e.g. 2/4). Every model at one shape, dtype and
     /// input distribution stays on one shard, so comparisons never span two machines.
@@ -168,6 +180,9 @@ fn parse_lengths(text: &str) -> Result<Lengths, String> {
     Lengths::parse(text).map_err(|e| e.to_string())
 }
 
+/// `--max-time`'s default, s (the runner's too).
+const DEFAULT_MAX_TIME: f64 = 60.0;
+
 /// The longest time flag accepted: a year, far beyond any run, and well inside what a
 /// `Duration` holds.
 const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
@@ -196,11 +211,31 @@ impl Args {
     /// # Errors
     /// A message naming the flags: `--min-time` above `--max-time`.
     pub fn validate(&self) -> Result<(), String> {
-        if let (Some(min), Some(max)) = (self.min_time, self.max_time) {
+        if let (Some(min), Some(_)) = (self.min_time, self.target_ci) {
+            let max = self.max_time.unwrap_or(DEFAULT_MAX_TIME);
             if min > max {
+                let which = if self.max_time.is_some() {
+                    format!("--max-time {max}")
+                } else {
+                    format!("--max-time (default {max})")
+                };
                 return Err(format!(
-                    "--min-time {min} is above --max-time {max}: adaptive stopping would stop before \
-                     the least time; lower --min-time or raise --max-time"
+                    "--min-time {min} is above {which}: adaptive stopping would stop before the \
+                     least time; lower --min-time or raise --max-time"
+                ));
+            }
+        }
+        for (flag, values) in [
+            ("--batch-size", &self.batch_size),
+            ("--sequence-length", &self.sequence_length),
+        ] {
+            if let Some((_, v)) = values
+                .iter()
+                .enumerate()
+                .find(|(i, v)| values[..*i].contains(v))
+            {
+                return Err(format!(
+                    "{flag} lists {v} twice: each value is one job per model, measured once"
                 ));
             }
         }
@@ -237,6 +272,7 @@ impl Args {
             sequence_lengths: self.sequence_length.clone(),
             dtype: self.dtype,
             device,
+            threads: model_zoo::threads(),
             inputs: self.inputs(),
             seed: self.seed,
             include_transfer: self.include_transfer,
@@ -350,6 +386,15 @@ mod tests {
             err.contains("--min-time 10") && err.contains("--max-time 5"),
             "{err}"
         );
+        // The default --max-time counts too.
+        let args = Args::parse_from(["x", "--target-ci", "0.02", "--min-time", "100"]);
+        let err = args.validate().unwrap_err();
+        assert!(err.contains("--max-time (default 60)"), "{err}");
+        // A repeated value would make two identical jobs.
+        let err = Args::parse_from(["x", "--batch-size", "4,1,4"])
+            .validate()
+            .unwrap_err();
+        assert!(err.contains("--batch-size lists 4 twice"), "{err}");
         let steady = Args::parse_from(["x", "--steady-state"]);
         assert_eq!(steady.steady_state, Some(0.03));
         let steady = Args::parse_from(["x", "--steady-state", "0.05", "--warmup-time", "2"]);

@@ -7,6 +7,7 @@
 
 mod args;
 mod config;
+mod files;
 mod output;
 
 use std::process::ExitCode;
@@ -16,10 +17,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result, anyhow};
 use clap::Parser;
 use model_zoo::{DeviceChoice, LibtorchInfo, tch};
-use report::io::ResultsWriter;
 use runner::{CpuDevice, CudaDevice, Device, Outcome, Plan, Runner, RunnerOptions, ShardSpec};
 
 use crate::args::Args;
+use crate::files::RunFiles;
 use crate::output::Output;
 
 fn main() -> ExitCode {
@@ -78,61 +79,77 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
     if args.dry_run {
         return Ok(dry_run(&whole, shard, args, device.torch(), out));
     }
+    let csv = files::results_path(args, shard);
+    let sharding = shard.map(|spec| (spec, args.shard_strategy));
+    let (mut files, done) = RunFiles::open(csv.clone(), &whole, sharding, args.force)?;
     let plan = match shard {
         Some(spec) => whole.shard(spec, args.shard_strategy)?,
         None => whole,
     };
-    let mut writer = ResultsWriter::new(&args.output_file)?;
-    writer
-        .prepare()
-        .with_context(|| format!("results file {}", args.output_file.display()))?;
+    if !done.is_empty() {
+        out.notice(&format!(
+            "resuming {}: {} of {} job(s) already recorded are skipped (--force measures them again)",
+            csv.display(),
+            done.len(),
+            plan.jobs().len()
+        ));
+    }
+    let plan = plan.without(|job| done.contains(&job.id));
     let interrupt = install_signal_handler()?;
     out.notice(&format!(
-        "plan {}: {} job(s), results to {}",
+        "plan {}: {} job(s) to run, results to {}",
         plan.hash(),
         plan.jobs().len(),
-        args.output_file.display()
+        csv.display()
     ));
     let options = RunnerOptions {
         interrupt: Arc::clone(&interrupt),
         ..RunnerOptions::default()
     };
     let mut failures = Vec::new();
-    for result in Runner::new(&plan, &*device, out, options) {
+    let runner = Runner::new(&plan, &*device, out, options);
+    files.start(device.name(), runner.machine())?;
+    for result in runner {
         out.finish();
         match result.outcome {
             Outcome::Measured(row) => {
                 out.record(&row);
-                writer
-                    .append(*row)
-                    .with_context(|| format!("writing {}", writer.csv_path().display()))?;
+                files.record(*row)?;
             }
-            // The cause names the stage (`inputs: ...`, `forward pass failed: ...`).
-            Outcome::Failed { cause, .. } => {
+            Outcome::Failed { stage, cause } => {
                 let what = result.job.job.label();
+                // Name the stage unless the cause already does (`inputs: ...`).
+                let cause = if cause.starts_with(stage.as_str()) {
+                    cause
+                } else {
+                    format!("{}: {cause}", stage.as_str())
+                };
                 out.failure(&what, &cause);
+                files.failed(&result.job.id, &cause)?;
                 failures.push((what, cause));
             }
             Outcome::Interrupted => {}
         }
     }
-    let records = writer.rows();
+    let interrupted = interrupt.load(Ordering::SeqCst);
+    files.finish(interrupted)?;
+    let records = files.writer.rows();
     out.table(records);
     out.warnings();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(records)?);
+        output::print_stdout(&serde_json::to_string_pretty(records)?);
     }
     if !records.is_empty() {
         out.notice(&format!(
             "results written to {} and its .json",
-            args.output_file.display()
+            csv.display()
         ));
     }
-    if interrupt.load(Ordering::SeqCst) {
+    if interrupted {
         eprintln!(
             "interrupted: {} record(s) saved in {}",
             records.len(),
-            args.output_file.display()
+            csv.display()
         );
         return Ok(ExitCode::from(130));
     }
@@ -161,8 +178,8 @@ fn install_signal_handler() -> Result<Arc<AtomicBool>> {
     Ok(flag)
 }
 
-/// Prints the plan: every job with its id, model size and cost (and its shard when sharded);
-/// builds each model once, runs nothing.
+/// Prints the plan: every job with its id, model size and cost (and its shard when sharded), as
+/// text or with `--json` as a JSON list; builds each model once, runs nothing.
 fn dry_run(
     plan: &Plan,
     shard: Option<ShardSpec>,
@@ -170,47 +187,64 @@ fn dry_run(
     device: tch::Device,
     out: &Output,
 ) -> ExitCode {
-    println!("plan {} ({} jobs)", plan.hash(), plan.jobs().len());
     let shards = shard.and_then(|spec| {
-        println!(
-            "this task runs shard {spec} ({} strategy)",
-            args.shard_strategy.as_str()
-        );
         runner::assign_shards(plan, spec.count, args.shard_strategy)
             .ok()
             .map(|shards| (spec, shards))
     });
+    let mut text = format!("plan {} ({} jobs)\n", plan.hash(), plan.jobs().len());
+    if let Some(spec) = shard {
+        let strategy = args.shard_strategy.as_str();
+        text.push_str(&format!(
+            "this task runs shard {spec} ({strategy} strategy)\n"
+        ));
+    }
+    let mut json = Vec::new();
     let mut failed = false;
     for (n, (job, cost)) in runner::inspect(plan, device).into_iter().enumerate() {
         let j = &job.job;
-        if let Some((spec, shards)) = &shards {
-            print!("[shard {}/{}] ", shards[n], spec.count);
-        }
+        let shard_of = shards.as_ref().map(|(spec, s)| (s[n], spec.count));
+        let task = format!("{:?}", j.model.task_type).to_lowercase();
+        let mut entry = serde_json::json!({
+            "job_id": job.id, "plan_hash": plan.hash(), "label": j.label(),
+            "shard": shard_of.map(|(k, n)| format!("{k}/{n}")),
+            "model_type": j.model.model_type.as_str(), "task_type": task,
+            "inputs": j.inputs_text(), "time_boundary": j.time_boundary.as_str(),
+        });
         match cost {
             Ok(cost) => {
-                let flops = cost
-                    .flops_per_forward
-                    .map_or("unknown GFLOP (TorchScript)".to_owned(), |f| {
-                        format!("{:.2} GFLOP", f / 1e9)
-                    });
-                println!(
-                    "{} {}: {} ({}), {:.1} M parameters, {:.1} MB of weights ({}), {flops} per forward, inputs {}, timed {}",
+                let gflop = cost.flops_per_forward.map(|f| f / 1e9);
+                entry["num_parameters"] = cost.num_parameters.into();
+                entry["weight_mb"] = (cost.weight_bytes as f64 / f64::from(1u32 << 20)).into();
+                entry["gflops_per_forward"] = gflop.into();
+                if let Some((k, n)) = shard_of {
+                    text.push_str(&format!("[shard {k}/{n}] "));
+                }
+                text.push_str(&format!(
+                    "{} {}: {} ({task}), {:.1} M parameters, {:.1} MB of weights ({}), {} per forward, inputs {}, timed {}\n",
                     job.id,
                     j.label(),
                     j.model.model_type.as_str(),
-                    format!("{:?}", j.model.task_type).to_lowercase(),
                     cost.num_parameters as f64 / 1e6,
                     cost.weight_bytes as f64 / f64::from(1u32 << 20),
                     j.dtype,
+                    gflop.map_or("unknown GFLOP (TorchScript)".to_owned(), |g| format!("{g:.2} GFLOP")),
                     j.inputs_text(),
                     j.time_boundary.as_str(),
-                );
+                ));
             }
             Err(cause) => {
                 out.failure(&j.label(), &cause);
+                entry["error"] = cause.into();
                 failed = true;
             }
         }
+        json.push(entry);
+    }
+    if args.json {
+        output::print_stdout(&serde_json::to_string_pretty(&json).unwrap_or_default());
+    } else {
+        output::print_stdout(text.trim_end());
     }
     if failed {
         ExitCode::from(1)

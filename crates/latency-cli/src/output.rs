@@ -223,9 +223,17 @@ impl Output {
         if self.table_on_stderr {
             eprintln!("{text}");
         } else {
-            println!("{text}");
+            print_stdout(&text);
         }
     }
+}
+
+/// Prints `text` and a newline on standard output. A closed pipe (`| head`) is not an error worth
+/// a panic: the rest is dropped.
+pub fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
 }
 
 /// A phase without batches (build).

@@ -252,6 +252,42 @@ fn dry_run_prints_sizes_and_runs_nothing() {
         "{stdout}"
     );
     assert!(!csv.exists() && !csv.parent().unwrap().join("results.json").exists());
+    // With --json the same plan comes as a JSON list, standard output holding nothing else.
+    let (out, _) = run_with(
+        TINY,
+        &["--dry-run", "--sequence-length", "16", "--json"],
+        "dry-json",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let jobs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let json_ids: Vec<&str> = jobs.iter().map(|j| j["job_id"].as_str().unwrap()).collect();
+    assert_eq!(json_ids, ids);
+    assert!(jobs[0]["num_parameters"].as_u64().unwrap() > 0);
+    // A dry run longer than BERT's positions fails the job as the run would.
+    let (out, _) = run_with(TINY, &["--dry-run", "--sequence-length", "600"], "dry-long");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exceeds the model's max_position_embeddings"),
+        "{}",
+        stderr(&out)
+    );
+    // Reading only the first line (`| head -1`) ends the run quietly, not with a panic.
+    let mut child = Command::new(binary())
+        .args([
+            "--config-file",
+            "/nonexistent.yaml",
+            "--device",
+            "cpu",
+            "--dry-run",
+        ])
+        .args(["--batch-size", "1,2,3,4,5,6,7,8"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
 
 #[test]
@@ -758,6 +794,8 @@ fn shards_cover_the_plan_once_and_keep_comparison_groups_together() {
             "shard-run",
         );
         assert!(out.status.success(), "{}", stderr(&out));
+        // A shard's files are named after it, beside --output-file.
+        let csv = csv.with_file_name(format!("results-shard-{index}-of-3.csv"));
         if !csv.exists() {
             continue; // a shard may be empty
         }
@@ -811,4 +849,66 @@ fn shard_from_env_reads_slurm_and_kubernetes_and_names_missing_variables() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_rerun_shard_resumes_and_a_changed_plan_is_refused() {
+    let dir = temp_dir("resume");
+    std::fs::write(dir.join("config.yaml"), TINY).unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(binary())
+            .arg("--config-file")
+            .arg(dir.join("config.yaml"))
+            .arg("--output-dir")
+            .arg(dir.join("out"))
+            .args(["--device", "cpu", "--threads", "1", "--shard", "1/2"])
+            .args(["--batch-size", "1,2", "--sequence-length", "8,12"])
+            .args(["--warmup-batches", "1", "--measure-batches", "3"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = dir.join("out/shard-1-of-2.csv");
+    let json = csv.with_extension("json");
+    let all = report::io::read_results(&json).unwrap();
+    assert_eq!(all.len(), 4, "half of 2 models x 4 shapes");
+    let manifest =
+        report::manifest::Manifest::read(&dir.join("out/shard-1-of-2.manifest.json")).unwrap();
+    assert_eq!(manifest.shard.as_deref(), Some("1/2"));
+    assert_eq!(manifest.plan_jobs.len(), 8);
+    assert!(manifest.finished.is_some() && !manifest.interrupted);
+    let mut done = manifest.done.clone();
+    done.sort();
+    let mut ids: Vec<String> = all.iter().map(|r| r.job_id.clone().unwrap()).collect();
+    ids.sort();
+    assert_eq!(done, ids);
+    // As if the task had been killed after three records: the re-run measures only the fourth.
+    report::io::write_atomic(&json, report::io::to_json(&all[..3]).unwrap().as_bytes()).unwrap();
+    let out = run(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("3 of 4 job(s) already recorded are skipped"),
+        "{}",
+        stderr(&out)
+    );
+    let resumed = report::io::read_results(&json).unwrap();
+    assert_eq!(resumed.len(), 4);
+    assert_eq!(
+        resumed[..3],
+        all[..3],
+        "earlier records are kept as they were"
+    );
+    assert_eq!(resumed[3].job_id, all[3].job_id);
+    assert_eq!(report::io::read_results(&csv).unwrap().len(), 4);
+    // A changed plan is refused, saying what changed; --force measures it from scratch.
+    let out = run(&["--seed", "5"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("seed 0 -> 5"), "{}", stderr(&out));
+    let out = run(&["--seed", "5", "--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let forced = report::io::read_results(&json).unwrap();
+    assert_eq!(forced.len(), 4);
+    assert!(forced.iter().all(|r| r.seed == Some(5)));
 }

@@ -33,6 +33,7 @@ pub mod analysis;
 mod error;
 pub mod export;
 pub mod io;
+pub mod manifest;
 pub mod plot;
 pub mod record;
 pub mod schema;

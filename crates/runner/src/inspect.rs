@@ -5,6 +5,18 @@ use model_zoo::{BuildOptions, tch};
 
 use crate::plan::{Plan, PlannedJob};
 
+/// Whether the model takes rows of `seq` tokens (e.g. within BERT's positions), as a run would
+/// check its inputs.
+fn check_shape(model: &model_zoo::Model, seq: u32) -> Result<(), String> {
+    let ids = tch::Tensor::zeros(
+        [1, i64::from(seq)],
+        (tch::Kind::Int64, model_zoo::tch::Device::Cpu),
+    );
+    model
+        .check_inputs(&ids, &ids.ones_like())
+        .map_err(|e| e.to_string())
+}
+
 /// One job's model size and cost.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobCost {
@@ -37,7 +49,7 @@ pub fn inspect(plan: &Plan, device: tch::Device) -> Vec<(&PlannedJob, Result<Job
                 ));
             }
             let cost = match built.as_ref().map(|(_, m)| m) {
-                Some(Ok(model)) => Ok(JobCost {
+                Some(Ok(model)) => check_shape(model, job.job.sequence_length).map(|()| JobCost {
                     num_parameters: model.num_parameters(),
                     weight_bytes: model.num_parameters() * job.job.dtype.bytes(),
                     flops_per_forward: model.flops(

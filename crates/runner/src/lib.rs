@@ -24,7 +24,7 @@
 //! }))?;
 //! let settings = Settings {
 //!     batch_sizes: vec![2], sequence_lengths: vec![16], dtype: Dtype::Fp32,
-//!     device: "cpu".into(), inputs: Inputs::Random(Lengths::Full), seed: 0,
+//!     device: "cpu".into(), threads: 1, inputs: Inputs::Random(Lengths::Full), seed: 0,
 //!     include_transfer: false, warmup_batches: 1, warmup_time_s: 0.0, steady_state: None,
 //!     num_samples: 10, measure_batches: 3, min_time_s: None, target_ci: None, max_time_s: None,
 //! };

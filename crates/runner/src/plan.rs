@@ -180,6 +180,8 @@ pub struct Settings {
     pub dtype: Dtype,
     /// The device as records name it: `cpu` or `cuda:N`.
     pub device: String,
+    /// libtorch's CPU intra-op threads.
+    pub threads: u32,
     /// Where token ids come from.
     pub inputs: Inputs,
     /// Seed of the random weights and inputs.
@@ -245,6 +247,8 @@ pub struct Job {
     pub dtype: Dtype,
     /// `cpu` or `cuda:N`.
     pub device: String,
+    /// libtorch's CPU intra-op threads.
+    pub threads: u32,
     /// Where token ids come from.
     pub inputs: Inputs,
     /// Seed of the random weights and inputs.
@@ -298,7 +302,8 @@ pub struct Plan {
 
 impl Plan {
     /// Every model of `entries` at every batch size and sequence length of `settings`, model by
-    /// model, then batch size, then sequence length.
+    /// model, then batch size, then sequence length; a job that repeats an earlier one (a value
+    /// listed twice) is left out, so ids are unique.
     pub fn new(entries: &[ModelEntry], settings: &Settings) -> Self {
         let mut jobs = Vec::new();
         for entry in entries {
@@ -310,15 +315,17 @@ impl Plan {
                         sequence_length,
                         dtype: settings.dtype,
                         device: settings.device.clone(),
+                        threads: settings.threads,
                         inputs: settings.inputs.clone(),
                         seed: settings.seed,
                         time_boundary: settings.time_boundary(),
                         sampling: settings.sampling(batch_size),
                     };
-                    jobs.push(PlannedJob {
-                        id: short_sha256(job.canonical().as_bytes()),
-                        job,
-                    });
+                    let id = short_sha256(job.canonical().as_bytes());
+                    // A repeated batch size or sequence length is the same job: once.
+                    if !jobs.iter().any(|j: &PlannedJob| j.id == id) {
+                        jobs.push(PlannedJob { id, job });
+                    }
                 }
             }
         }
@@ -366,6 +373,30 @@ impl Plan {
         })
     }
 
+    /// This plan without the jobs `skip` says to skip (e.g. those a resumed run already recorded);
+    /// same hash.
+    pub fn without(&self, skip: impl Fn(&PlannedJob) -> bool) -> Plan {
+        Self {
+            jobs: self.jobs.iter().filter(|j| !skip(j)).cloned().collect(),
+            hash: self.hash.clone(),
+        }
+    }
+
+    /// The jobs as a manifest lists them, each with its shard when `shards` (from
+    /// [`crate::shard::assign`]) is given.
+    pub fn manifest_jobs(&self, shards: Option<&[u32]>) -> Vec<report::manifest::PlannedJob> {
+        self.jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| report::manifest::PlannedJob {
+                id: j.id.clone(),
+                label: j.job.label(),
+                shard: shards.and_then(|s| s.get(i).copied()),
+                job: serde_json::to_value(&j.job).unwrap_or_default(),
+            })
+            .collect()
+    }
+
     /// The longest sequence of any job (rotary tables are built for it up front).
     pub fn longest_sequence(&self) -> u32 {
         self.jobs
@@ -402,6 +433,7 @@ pub(crate) mod tests {
             sequence_lengths: vec![16, 32],
             dtype: Dtype::Fp32,
             device: "cpu".to_owned(),
+            threads: 2,
             inputs: Inputs::Random(Lengths::Full),
             seed: 0,
             include_transfer: false,
@@ -462,6 +494,14 @@ pub(crate) mod tests {
         let grown = Plan::new(&[entry("a"), entry("c")], &settings());
         assert_eq!(&grown.jobs()[..4], a.jobs());
         assert_ne!(grown.hash(), a.hash());
+        // Threads change what is measured, so they change the ids.
+        let mut threaded = settings();
+        threaded.threads = 1;
+        assert_ne!(Plan::new(&[entry("a")], &threaded).hash(), a.hash());
+        // A repeated batch size adds no job.
+        let mut repeated = settings();
+        repeated.batch_sizes = vec![1, 8, 1];
+        assert_eq!(Plan::new(&[entry("a")], &repeated), a);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use gpu_telemetry::host::{
-    HostInfo, HostMemoryBaseline, process_memory, reset_peak_rss, trim_heap,
+    HostInfo, HostMemoryBaseline, PeakReset, process_memory, reset_peak_rss, trim_heap,
 };
 use gpu_telemetry::{EnergySource, Sampler, SamplerConfig, TelemetryWindow};
 use model_zoo::{Batch, BuildOptions, InputGenerator, LibtorchInfo, Model};
@@ -159,6 +159,9 @@ impl<'p, 'r> Runner<'p, 'r> {
     ) -> Self {
         let host = HostInfo::collect();
         let identity = device.identity();
+        if let Some(first) = plan.jobs().first() {
+            warm_up_runtime(device, first.job.dtype);
+        }
         if device.is_gpu() {
             if let Some(reason) = &identity.unavailable {
                 observer.warning(&format!(
@@ -192,6 +195,11 @@ impl<'p, 'r> Runner<'p, 'r> {
             loaded: None,
             stopped: false,
         }
+    }
+
+    /// The machine and software facts every record carries.
+    pub fn machine(&self) -> &MachineFacts {
+        &self.machine
     }
 
     fn interrupted(&self) -> bool {
@@ -319,6 +327,37 @@ impl<'p> Iterator for Runner<'p, '_> {
     }
 }
 
+/// Runs a tiny model once: libtorch sets up thread pools, allocators and kernels (and on a GPU the
+/// CUDA context) on first use, and that one-time memory must not be charged to whichever model of
+/// the plan is built first.
+fn warm_up_runtime(device: &dyn Device, dtype: model_zoo::Dtype) {
+    let entry = serde_json::from_value::<model_zoo::ModelEntry>(serde_json::json!({
+        "name": "runtime warm-up", "model_type": "hf_bert",
+        "model_config": {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 4,
+                         "intermediate_size": 64, "vocab_size": 128}
+    }));
+    let options = BuildOptions {
+        device: device.torch(),
+        kind: dtype.kind(),
+        seed: 0,
+        max_len: 16,
+    };
+    let Ok(model) = entry
+        .map_err(|e| e.to_string())
+        .and_then(|entry| model_zoo::build(&entry, &options).map_err(|e| e.to_string()))
+    else {
+        return;
+    };
+    if let Ok(mut batches) =
+        InputGenerator::random(model_zoo::Lengths::Full, 0, 128).and_then(|g| g.batches(2, 16, 1))
+    {
+        if let Some(batch) = batches.pop() {
+            let _ = model.run_batch(&device.stage(&batch));
+            device.fence();
+        }
+    }
+}
+
 enum JobError {
     Interrupted,
     Failed(FailedStage, String),
@@ -335,10 +374,13 @@ struct JobRun<'r> {
     footprint: Option<u64>,
 }
 
-/// Bytes of a batch's two int64 tensors.
-fn batch_bytes(batch: &Batch) -> u64 {
-    let numel = |t: &model_zoo::tch::Tensor| t.size().iter().product::<i64>().max(0) as u64;
-    (numel(&batch.input_ids) + numel(&batch.attention_mask)) * 8
+/// Bytes the CUDA caching allocator holds for a batch's two int64 tensors: each rounded up to its
+/// 512-byte block size.
+pub fn batch_bytes(batch: &Batch) -> u64 {
+    let bytes = |t: &model_zoo::tch::Tensor| {
+        (t.size().iter().product::<i64>().max(0) as u64 * 8).next_multiple_of(512)
+    };
+    bytes(&batch.input_ids) + bytes(&batch.attention_mask)
 }
 
 impl JobRun<'_> {
@@ -402,6 +444,11 @@ impl JobRun<'_> {
                     Phase::Measure => Stage::Measure,
                 },
             );
+            if phase == Phase::Warmup && !gpu {
+                // Freed heap goes back to the system before warm-up, not right before timing:
+                // the warm-up batches fault back in what the measured ones need.
+                trim_heap();
+            }
             if phase != Phase::Measure {
                 return;
             }
@@ -421,8 +468,13 @@ impl JobRun<'_> {
                 // The peak resident set restarts here, from the resident set now: what this
                 // job's batches add is measured from it, so memory an earlier job left behind
                 // (allocator caches, oneDNN scratch) does not count.
-                trim_heap();
-                reset_peak_rss();
+                if let PeakReset::NotReset { reason } = reset_peak_rss() {
+                    self.warn(&format!(
+                        "host memory is not recorded: the peak resident set could not be reset \
+                         ({reason})"
+                    ));
+                    return;
+                }
                 host_start.set(process_memory().ok().map(|m| m.rss_bytes));
             }
         };
@@ -544,24 +596,33 @@ impl JobRun<'_> {
     /// counter (power readings are moving averages, so integrating them over a short window is
     /// not energy either); a warning otherwise.
     fn telemetry(&self, window: &TelemetryWindow) -> Telemetry {
-        let mut warnings = window.warnings();
-        if !window.window_long_enough {
-            // The last one is the window's own "too short" sentence; ours below replaces it.
-            warnings.pop();
-        }
-        for warning in warnings {
+        if let Some(warning) = window.throttle_warning() {
             self.warn(&warning);
         }
         let counter = window.window_long_enough
             && window.energy_source == Some(EnergySource::Counter)
             && window.energy_j.is_some();
-        if !counter {
+        if !window.window_long_enough {
             self.warn(&format!(
                 "energy is not recorded: the measured window of {:.2} s is shorter than the {:.2} \
-                 s the energy counter needs (or the counter is unusable); raise --measure-batches \
-                 or --min-time",
+                 s the energy counter needs; raise --measure-batches or use --min-time",
                 window.duration.as_secs_f64(),
                 window.min_energy_window.as_secs_f64()
+            ));
+        } else if !counter {
+            let why: Vec<String> = window
+                .missing
+                .iter()
+                .filter(|m| m.what.contains("energy"))
+                .map(|m| m.reason.clone())
+                .collect();
+            self.warn(&format!(
+                "energy is not recorded: the GPU's energy counter is unusable ({})",
+                if why.is_empty() {
+                    "not supported".to_owned()
+                } else {
+                    why.join("; ")
+                }
             ));
         }
         Telemetry {

@@ -39,7 +39,7 @@ fn push(log: &Log, event: Event) {
 
 /// A GPU that runs on the CPU. Its allocator is a model: `allocated = weights + staged` and
 /// `peak = allocated + activations`, where `staged` counts the bytes of every batch passed to
-/// [`Device::stage`]; its telemetry comes from a [`GpuDirectory`] matched as a real CUDA device's
+/// [`Device::stage`] since the last [`Device::release_cached_memory`]; its telemetry comes from a [`GpuDirectory`] matched as a real CUDA device's
 /// would be (by PCI bus id, or `CUDA_VISIBLE_DEVICES`).
 pub struct FakeGpu {
     index: usize,
@@ -142,10 +142,8 @@ impl Device for FakeGpu {
 
     fn stage(&self, batch: &Batch) -> Batch {
         push(&self.log, Event::Stage);
-        let numel = |t: &tch::Tensor| t.size().iter().product::<i64>().max(0) as u64;
-        let bytes = (numel(&batch.input_ids) + numel(&batch.attention_mask)) * 8;
         if let Ok(mut staged) = self.staged_bytes.lock() {
-            *staged += bytes;
+            *staged += crate::run::batch_bytes(batch);
         }
         batch.to_device(tch::Device::Cpu)
     }
@@ -166,6 +164,9 @@ impl Device for FakeGpu {
 
     fn release_cached_memory(&self) {
         push(&self.log, Event::ReleaseCache);
+        if let Ok(mut staged) = self.staged_bytes.lock() {
+            *staged = 0;
+        }
     }
 
     fn telemetry_reader(&self) -> Result<Box<dyn DeviceReader>, String> {

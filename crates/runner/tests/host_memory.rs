@@ -5,19 +5,30 @@ use model_zoo::{Dtype, Lengths, ModelEntry};
 use report::ResultRow;
 use runner::{CpuDevice, Inputs, Outcome, Plan, Runner, RunnerOptions, Settings, Silent};
 
-fn peaks(batch_sizes: &[u32]) -> Vec<(u64, f64)> {
+fn mlm(name: &str) -> ModelEntry {
     // MLM logits are batch x 256 x 8000 floats: 131 MB at batch 16, 8 MB at batch 1.
-    let entry: ModelEntry = serde_json::from_value(serde_json::json!({
-        "name": "mlm", "model_type": "hf_bert", "task_type": "mlm",
+    serde_json::from_value(serde_json::json!({
+        "name": name, "model_type": "hf_bert", "task_type": "mlm",
         "model_config": {"hidden_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4,
                          "intermediate_size": 128, "vocab_size": 8000}
     }))
-    .unwrap();
+    .unwrap()
+}
+
+fn peaks(batch_sizes: &[u32]) -> Vec<(u64, f64)> {
+    run(&[mlm("mlm")], batch_sizes)
+        .into_iter()
+        .map(|row| (row.batch_size, row.peak_memory_mb.unwrap()))
+        .collect()
+}
+
+fn run(entries: &[ModelEntry], batch_sizes: &[u32]) -> Vec<ResultRow> {
     let settings = Settings {
         batch_sizes: batch_sizes.to_vec(),
         sequence_lengths: vec![256],
         dtype: Dtype::Fp32,
         device: "cpu".to_owned(),
+        threads: 1,
         inputs: Inputs::Random(Lengths::Full),
         seed: 0,
         include_transfer: false,
@@ -30,20 +41,18 @@ fn peaks(batch_sizes: &[u32]) -> Vec<(u64, f64)> {
         target_ci: None,
         max_time_s: None,
     };
-    let plan = Plan::new(&[entry], &settings);
+    let plan = Plan::new(entries, &settings);
     Runner::new(&plan, &CpuDevice, &Silent, RunnerOptions::default())
         .map(|result| match result.outcome {
-            Outcome::Measured(row) => {
-                let row: ResultRow = *row;
-                (row.batch_size, row.peak_memory_mb.unwrap())
-            }
+            Outcome::Measured(row) => *row,
             other => panic!("{other:?}"),
         })
         .collect()
 }
 
+/// One test, so that nothing else runs in this process meanwhile.
 #[test]
-fn the_batch_1_peak_does_not_depend_on_the_order_of_batch_sizes() {
+fn host_peaks_depend_neither_on_the_order_of_batch_sizes_nor_on_the_order_of_models() {
     let large_first = peaks(&[16, 1]);
     let small_first = peaks(&[1, 16]);
     let peak_of = |runs: &[(u64, f64)], batch: u64| {
@@ -63,4 +72,23 @@ fn the_batch_1_peak_does_not_depend_on_the_order_of_batch_sizes() {
         (after_large - before_large).abs() < 12.0,
         "batch 1 after batch 16: {after_large} MiB; before it: {before_large} MiB ({large_first:?} {small_first:?})"
     );
+    // Two identical models: the first built is not charged for libtorch's one-time setup.
+    let order = |names: [&str; 2]| {
+        let rows = run(&names.map(mlm), &[1]);
+        let peak = |name: &str| {
+            rows.iter()
+                .find(|r| r.model_name == name)
+                .and_then(|r| r.peak_memory_mb)
+                .unwrap()
+        };
+        (peak("a"), peak("b"))
+    };
+    let (a_first, b_second) = order(["a", "b"]);
+    let (b_first, a_second) = order(["b", "a"]);
+    for (first, second) in [(a_first, a_second), (b_first, b_second)] {
+        assert!(
+            (first - second).abs() < 3.0,
+            "first built {first} MiB, second built {second} MiB"
+        );
+    }
 }

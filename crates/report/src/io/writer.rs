@@ -34,6 +34,17 @@ impl ResultsWriter {
         })
     }
 
+    /// A writer for `csv_path` that keeps `rows` (records of an earlier, interrupted run being
+    /// resumed) and appends after them.
+    ///
+    /// # Errors
+    /// As [`ResultsWriter::new`].
+    pub fn resume(csv_path: impl Into<PathBuf>, rows: Vec<ResultRow>) -> Result<Self> {
+        let mut writer = Self::new(csv_path)?;
+        writer.rows = rows;
+        Ok(writer)
+    }
+
     /// Creates the results files' folder if it does not exist, and checks that files can be
     /// written there: called before anything is measured, so that no measurement is lost to a
     /// bad `--output-file`.
@@ -43,6 +54,14 @@ impl ResultsWriter {
     pub fn prepare(&self) -> Result<()> {
         let dir = folder_of(&self.csv_path);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        for path in [&self.csv_path, &self.json_path] {
+            if path.is_dir() {
+                return Err(Error::io(
+                    path,
+                    std::io::Error::other("is a folder, not a results file"),
+                ));
+            }
+        }
         let probe = dir.join(format!(".bert-latency-probe-{}", std::process::id()));
         std::fs::write(&probe, b"").map_err(|e| Error::io(&dir, e))?;
         // Best effort: the probe is empty and hidden.
@@ -117,6 +136,11 @@ mod tests {
         let blocked = ResultsWriter::new(root.join("file/results.csv")).unwrap();
         let err = blocked.prepare().unwrap_err().to_string();
         assert!(err.contains("file"), "{err}");
+        // A results path that is a folder is refused before anything is measured.
+        std::fs::create_dir_all(root.join("dir.csv")).unwrap();
+        let folder = ResultsWriter::new(root.join("dir.csv")).unwrap();
+        let err = folder.prepare().unwrap_err().to_string();
+        assert!(err.contains("is a folder"), "{err}");
         std::fs::remove_dir_all(&root).unwrap();
     }
 
