@@ -9,7 +9,8 @@ use clap::{Parser, ValueEnum};
 /// Reads CSV or JSON results written by latency-analysis or by the Python tool (several files are
 /// merged, e.g. runs of several machines) and prints the Python analyzer's sections: summary,
 /// rankings, model-type comparison, efficiency and pairwise comparisons, each made within one
-/// (batch size, sequence length, device, dtype) group. Records with raw latencies (JSON files)
+/// group: batch size, sequence length, device, dtype, inputs, time boundary and machine (see
+/// --ignore-machine). Records with raw latencies (JSON files)
 /// get confidence intervals and significance verdicts.
 ///
 /// Exit status: 0 on success, 1 when --baseline finds a regression, 2 on an error (a bad file or
@@ -44,6 +45,13 @@ pub struct Args {
     /// Relative slowdown that counts as a regression against --baseline (0.05 = 5%).
     #[arg(long, default_value_t = 0.05, value_parser = parse_threshold)]
     pub threshold: f64,
+
+    /// Rank and compare records of different machines together. By default records are grouped
+    /// by machine too (device_name: the GPU or CPU model, host_name, num_threads), and a
+    /// --baseline record matches only one of the same machine; Python-tool files, which record
+    /// none of these, form one "unknown machine" group.
+    #[arg(long)]
+    pub ignore_machine: bool,
 
     /// Write SVG charts (latency distributions, latency against sequence length and batch size)
     /// into DIR.

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use report::analysis::{self, AnalysisConfig};
+use report::analysis::{self, AnalysisConfig, BaselineConfig};
 use report::export::{self, Format};
 
 use crate::args::{Args, FormatArg};
@@ -30,18 +30,25 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> Result<usize> {
     let rows = report::io::read_many(&args.results)?;
     anyhow::ensure!(!rows.is_empty(), "the results files hold no records");
-    let analysis = analysis::analyze(&rows, &AnalysisConfig::default())?;
+    let config = AnalysisConfig {
+        ignore_machine: args.ignore_machine,
+        ..AnalysisConfig::default()
+    };
+    let analysis = analysis::analyze(&rows, &config)?;
     let baseline = match &args.baseline {
         Some(path) => {
             let base = report::io::read_results(path).context("reading the baseline")?;
-            let compared = analysis::compare_to_baseline(&rows, &base, args.threshold)
-                .with_context(|| {
-                    format!(
-                        "comparing {} with the baseline {}",
-                        results_name(args),
-                        path.display()
-                    )
-                });
+            let gate = BaselineConfig {
+                threshold: args.threshold,
+                ignore_machine: args.ignore_machine,
+            };
+            let compared = analysis::compare_to_baseline(&rows, &base, &gate).with_context(|| {
+                format!(
+                    "comparing {} with the baseline {}",
+                    results_name(args),
+                    path.display()
+                )
+            });
             Some(compared?)
         }
         None => None,
@@ -63,7 +70,7 @@ fn run(args: &Args) -> Result<usize> {
         eprintln!("analysis saved to {}", args.output_file.display());
     }
     if let Some(dir) = &args.plot {
-        for path in report::plot::write_charts(&rows, dir)? {
+        for path in report::plot::write_charts(&rows, dir, args.ignore_machine)? {
             eprintln!("chart: {}", path.display());
         }
     }

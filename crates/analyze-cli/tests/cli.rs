@@ -202,8 +202,8 @@ fn plot_writes_svg_charts() {
     assert_eq!(
         names,
         [
-            "latency_distribution_b1_s128_cpu_fp32.svg",
-            "latency_distribution_b1_s512_cpu_fp32.svg",
+            "latency_distribution_b1_s128_cpu_fp32_full_forward_unknown-machine.svg",
+            "latency_distribution_b1_s512_cpu_fp32_full_forward_unknown-machine.svg",
             "latency_vs_sequence_length.svg"
         ]
     );
@@ -347,4 +347,53 @@ fn issue_13_baseline_without_a_match_or_with_duplicates_exits_2() {
         "{}",
         stderr(&out)
     );
+}
+
+/// Issue 13, item 9: records of two machines are ranked apart unless --ignore-machine.
+#[test]
+fn issue_13_machines_are_grouped_apart_unless_ignore_machine() {
+    let dir = temp_dir("machines");
+    let on = |name: &str, host: &str, center: f64| ResultRow {
+        host_name: Some(host.into()),
+        device_name: Some("Intel Xeon".into()),
+        num_threads: Some(2),
+        ..record(name, 128, center, 0)
+    };
+    let results = dir.join("r.json");
+    write(
+        &results,
+        vec![on("a", "node-1", 10.0), on("a", "node-2", 20.0)],
+    );
+    let out = analyze_with(&[results.as_os_str(), "--format".as_ref(), "json".as_ref()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["groups"].as_array().unwrap().len(), 2);
+    assert_eq!(json["groups"][1]["shape"]["machine"]["host_name"], "node-2");
+
+    let out = analyze_with(&[
+        results.as_os_str(),
+        "--ignore-machine".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(json["groups"][0]["pairwise"].as_array().unwrap().len(), 1);
+
+    let help = analyze_with(&["--help".as_ref()]);
+    assert!(
+        stdout(&help).contains("--ignore-machine"),
+        "{}",
+        stdout(&help)
+    );
+}
+
+#[test]
+fn plotting_a_python_json_file_with_nan_latencies_does_not_fail() {
+    let file =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../report/tests/data/python_nan.json");
+    let charts = temp_dir("plot-nan").join("charts");
+    let out = analyze_with(&[file.as_os_str(), "--plot".as_ref(), charts.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

@@ -1,12 +1,14 @@
 //! SVG charts of a results set (`analyze-latency --plot DIR`), drawn with plotters.
 //!
-//! - `latency_distribution_<shape>.svg`: one box plot per model (quartiles, whiskers at 1.5 IQR)
-//!   for each shape group whose records carry raw latencies;
+//! - `latency_distribution_b<batch>_s<seq>_<device>_<dtype>_<inputs>_<time boundary>_<machine>.svg`:
+//!   one box plot per model (quartiles, whiskers at 1.5 IQR) for each group whose records carry
+//!   raw latencies. Every grouping field is in the name (the machine unless grouping ignores it),
+//!   each reduced to `[A-Za-z0-9.-]`, so no two groups share a file;
 //! - `latency_vs_sequence_length.svg`: median latency against sequence length, one line per model
-//!   and batch size, when the results hold several sequence lengths;
+//!   and group, when the results hold several sequence lengths;
 //! - `latency_vs_batch_size.svg`: the same against batch size.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
@@ -17,31 +19,29 @@ use crate::schema::{ResultRow, Shape};
 const SIZE: (u32, u32) = (960, 600);
 
 /// Writes the charts that `rows` support into `dir` (created if needed) and returns their paths.
+/// Records are grouped as the analysis groups them: by machine too, unless `ignore_machine`.
 ///
 /// # Errors
 /// [`Error::Io`] if `dir` cannot be created, [`Error::Plot`] if a chart cannot be drawn.
-pub fn write_charts(rows: &[ResultRow], dir: &Path) -> Result<Vec<PathBuf>> {
+pub fn write_charts(rows: &[ResultRow], dir: &Path, ignore_machine: bool) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut written = Vec::new();
     let mut groups: Vec<(Shape, Vec<&ResultRow>)> = Vec::new();
+    // Only usable raw latencies (the analysis notes the others): a NaN would also stop plotters.
+    let usable = |l: &Vec<f64>| !l.is_empty() && l.iter().all(|x| x.is_finite() && *x >= 0.0);
     for row in rows
         .iter()
-        .filter(|r| r.latencies_ms.as_ref().is_some_and(|l| !l.is_empty()))
+        .filter(|r| r.latencies_ms.as_ref().is_some_and(usable))
     {
-        let shape = row.shape();
+        let shape = row.group(ignore_machine);
         match groups.iter_mut().find(|(s, _)| *s == shape) {
             Some((_, members)) => members.push(row),
             None => groups.push((shape, vec![row])),
         }
     }
+    let mut names = HashSet::new();
     for (shape, members) in &groups {
-        let path = dir.join(format!(
-            "latency_distribution_b{}_s{}_{}_{}.svg",
-            shape.batch_size,
-            shape.sequence_length,
-            slug(&shape.device),
-            slug(&shape.dtype)
-        ));
+        let path = dir.join(unique(&mut names, distribution_name(shape)));
         distribution(&path, shape, members).map_err(|message| Error::Plot {
             path: path.clone(),
             message,
@@ -57,8 +57,8 @@ pub fn write_charts(rows: &[ResultRow], dir: &Path) -> Result<Vec<PathBuf>> {
         ("latency_vs_batch_size.svg", "batch size", Axis::BatchSize),
     ];
     for (name, label, axis) in sweeps {
-        let series = sweep_series(rows, axis);
-        if series.values().any(|points| points.len() > 1) {
+        let series = sweep_series(rows, axis, ignore_machine);
+        if series.values().any(|points| spans(points)) {
             let path = dir.join(name);
             sweep(&path, label, &series).map_err(|message| Error::Plot {
                 path: path.clone(),
@@ -70,10 +70,61 @@ pub fn write_charts(rows: &[ResultRow], dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
+/// The distribution chart's file name (without `.svg`): every grouping field, in `Shape` order.
+fn distribution_name(shape: &Shape) -> String {
+    let mut parts = vec![
+        format!("b{}", shape.batch_size),
+        format!("s{}", shape.sequence_length),
+        slug(&shape.device),
+        slug(&shape.dtype),
+        slug(&shape.inputs),
+        slug(&shape.time_boundary),
+    ];
+    if let Some(machine) = &shape.machine {
+        parts.push(slug(&machine.to_string()));
+    }
+    format!("latency_distribution_{}", parts.join("_"))
+}
+
+/// `name.svg`, or `name-2.svg`, `name-3.svg`... when two groups' names collide after `slug`.
+fn unique(taken: &mut HashSet<String>, name: String) -> String {
+    let mut candidate = format!("{name}.svg");
+    let mut n = 1;
+    while !taken.insert(candidate.clone()) {
+        n += 1;
+        candidate = format!("{name}-{n}.svg");
+    }
+    candidate
+}
+
+/// Longest field in a file name; longer ones are cut and end in a hash of the whole text, so
+/// names stay within file-system limits (255 bytes) and distinct.
+const MAX_SLUG: usize = 40;
+
+/// `text` for a file name: ASCII letters, digits, `.` and `-` kept, runs of anything else (`/`,
+/// `:`, spaces, `_`, non-ASCII) become one `-`; never empty, never `.` or `..`.
 fn slug(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect()
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let mut out = out.trim_matches('-').to_owned();
+    if out.chars().all(|c| c == '.') {
+        out = format!("x{out}");
+    }
+    if out.len() > MAX_SLUG {
+        // FNV-1a: stable across runs and platforms, unlike std's hasher.
+        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        out.truncate(MAX_SLUG - 9);
+        out = format!("{out}-{:08x}", hash as u32);
+    }
+    out
 }
 
 fn distribution(path: &Path, shape: &Shape, rows: &[&ResultRow]) -> Result<(), String> {
@@ -101,9 +152,15 @@ fn distribution(path: &Path, shape: &Shape, rows: &[&ResultRow]) -> Result<(), S
             ((low - pad).max(0.0) as f32)..((high + pad) as f32),
         )
         .map_err(|e| e.to_string())?;
+    // The segmented axis would label with `{:?}`, quoting each name.
+    let label = |value: &SegmentValue<&String>| match value {
+        SegmentValue::Exact(name) | SegmentValue::CenterOf(name) => (*name).clone(),
+        SegmentValue::Last => String::new(),
+    };
     chart
         .configure_mesh()
         .y_desc("latency per batch (ms)")
+        .x_label_formatter(&label)
         .disable_x_mesh()
         .draw()
         .map_err(|e| e.to_string())?;
@@ -123,27 +180,40 @@ enum Axis {
     BatchSize,
 }
 
-/// Series label → (x, median latency) points, sorted by x.
-fn sweep_series(rows: &[ResultRow], axis: Axis) -> BTreeMap<String, Vec<(f64, f64)>> {
+/// Whether sorted `points` cover more than one x (a line to draw).
+fn spans(points: &[(f64, f64)]) -> bool {
+    points.windows(2).any(|w| w[0].0 != w[1].0)
+}
+
+/// Series label → (x, median latency) points, sorted by x. A series is one model in one group
+/// but for the axis's own field, so records of other inputs, time boundaries or machines never
+/// share a line.
+fn sweep_series(
+    rows: &[ResultRow],
+    axis: Axis,
+    ignore_machine: bool,
+) -> BTreeMap<String, Vec<(f64, f64)>> {
     let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for row in rows {
-        let shape = row.shape();
-        let (label, x) = match axis {
-            Axis::SequenceLength => (
-                format!(
-                    "{} (batch {}, {}, {})",
-                    row.model_name, row.batch_size, shape.device, shape.dtype
-                ),
-                row.sequence_length,
-            ),
-            Axis::BatchSize => (
-                format!(
-                    "{} (seq {}, {}, {})",
-                    row.model_name, row.sequence_length, shape.device, shape.dtype
-                ),
-                row.batch_size,
-            ),
+        let shape = row.group(ignore_machine);
+        let (fixed, x) = match axis {
+            Axis::SequenceLength => (format!("batch {}", row.batch_size), row.sequence_length),
+            Axis::BatchSize => (format!("seq {}", row.sequence_length), row.batch_size),
         };
+        let mut label = format!(
+            "{} ({fixed}, {}, {}",
+            row.model_name, shape.device, shape.dtype
+        );
+        if shape.inputs != "full" {
+            label.push_str(&format!(", inputs {}", shape.inputs));
+        }
+        if shape.time_boundary != "forward" {
+            label.push_str(&format!(", timed {}", shape.time_boundary));
+        }
+        if let Some(machine) = &shape.machine {
+            label.push_str(&format!(", {machine}"));
+        }
+        label.push(')');
         series
             .entry(label)
             .or_default()
@@ -181,7 +251,7 @@ fn sweep(
         .y_desc("median latency per batch (ms)")
         .draw()
         .map_err(|e| e.to_string())?;
-    for (index, (name, points)) in series.iter().filter(|(_, p)| p.len() > 1).enumerate() {
+    for (index, (name, points)) in series.iter().filter(|(_, p)| spans(p)).enumerate() {
         let color = Palette99::pick(index).to_rgba();
         chart
             .draw_series(LineSeries::new(

@@ -272,8 +272,18 @@ pub struct RecordKey {
     pub shape: Shape,
 }
 
+impl RecordKey {
+    /// The same key on any machine (see [`Shape::without_machine`]).
+    pub fn without_machine(self) -> Self {
+        Self {
+            shape: self.shape.without_machine(),
+            ..self
+        }
+    }
+}
+
 /// The group within which records are comparable: batch size, sequence length, device, dtype,
-/// inputs and what the timer covered.
+/// inputs, what the timer covered, and the machine (unless grouping ignores it).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Shape {
     /// Sequences per batch.
@@ -288,6 +298,19 @@ pub struct Shape {
     pub inputs: String,
     /// What the timer covered (`forward` when not recorded).
     pub time_boundary: String,
+    /// The machine; `None` when records of every machine are grouped together (e.g.
+    /// `analyze-latency --ignore-machine`).
+    pub machine: Option<Machine>,
+}
+
+impl Shape {
+    /// The same shape on any machine: two machines' `cuda:0` records become one group.
+    pub fn without_machine(self) -> Self {
+        Self {
+            machine: None,
+            ..self
+        }
+    }
 }
 
 impl std::fmt::Display for Shape {
@@ -303,12 +326,52 @@ impl std::fmt::Display for Shape {
         if self.time_boundary != "forward" {
             write!(f, ", timed {}", self.time_boundary)?;
         }
+        if let Some(machine) = &self.machine {
+            write!(f, ", {machine}")?;
+        }
         Ok(())
     }
 }
 
+/// The machine a record was measured on: its `device_name` (GPU or CPU model), `host_name` and
+/// `num_threads`. Records without any of them (the Python tool's) share one unknown machine.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Machine {
+    /// GPU or CPU model.
+    pub device_name: Option<String>,
+    /// Host name.
+    pub host_name: Option<String>,
+    /// CPU intra-op threads.
+    pub num_threads: Option<u64>,
+}
+
+impl Machine {
+    /// Whether no identity was recorded (a Python tool file).
+    pub fn is_unknown(&self) -> bool {
+        self.device_name.is_none() && self.host_name.is_none() && self.num_threads.is_none()
+    }
+}
+
+impl std::fmt::Display for Machine {
+    /// `NVIDIA H100 80GB HBM3 on node-3, 8 threads`; `unknown machine` when nothing was recorded.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_unknown() {
+            return f.write_str("unknown machine");
+        }
+        f.write_str(self.device_name.as_deref().unwrap_or("unknown device"))?;
+        if let Some(host) = &self.host_name {
+            write!(f, " on {host}")?;
+        }
+        match self.num_threads {
+            Some(1) => f.write_str(", 1 thread"),
+            Some(n) => write!(f, ", {n} threads"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl ResultRow {
-    /// The shape group of this record.
+    /// The shape group of this record, machine included.
     pub fn shape(&self) -> Shape {
         Shape {
             batch_size: self.batch_size,
@@ -320,10 +383,31 @@ impl ResultRow {
                 .time_boundary
                 .clone()
                 .unwrap_or_else(|| "forward".to_owned()),
+            machine: Some(self.machine()),
         }
     }
 
-    /// Model name plus shape.
+    /// The group this record is ranked and compared in: its shape, without the machine when
+    /// `ignore_machine`.
+    pub fn group(&self, ignore_machine: bool) -> Shape {
+        let shape = self.shape();
+        if ignore_machine {
+            shape.without_machine()
+        } else {
+            shape
+        }
+    }
+
+    /// The machine this record was measured on.
+    pub fn machine(&self) -> Machine {
+        Machine {
+            device_name: self.device_name.clone(),
+            host_name: self.host_name.clone(),
+            num_threads: self.num_threads,
+        }
+    }
+
+    /// Model name plus shape, machine included.
     pub fn key(&self) -> RecordKey {
         RecordKey {
             model_name: self.model_name.clone(),

@@ -5,24 +5,14 @@ use polars::prelude::*;
 use crate::error::Result;
 use crate::schema::ResultRow;
 
-/// Columns of the analysis frame. `row` is the record's position in the input, so results can
-/// point back to it (e.g. for its raw latencies).
-pub const SHAPE_COLUMNS: [&str; 6] = [
-    "batch_size",
-    "sequence_length",
-    "device",
-    "dtype",
-    "inputs",
-    "time_boundary",
-];
-
-/// Builds the analysis frame of `rows`: identity, shape, the ranked metrics, and `tokens`
-/// (batch size × sequence length). Peak memory is null where it was not measured (see
-/// [`ResultRow::ranked_memory_mb`]).
+/// Builds the analysis frame of `rows`: identity, `group` (each row's group number, from
+/// `group_of`), the ranked metrics, and `tokens` (batch size × sequence length). `row` is the
+/// record's position in the input, so results can point back to it (e.g. for its raw latencies).
+/// Peak memory is null where it was not measured (see [`ResultRow::ranked_memory_mb`]).
 ///
 /// # Errors
 /// A polars error, which the fixed schema rules out in practice.
-pub fn to_frame(rows: &[ResultRow]) -> Result<DataFrame> {
+pub fn to_frame(rows: &[ResultRow], group_of: &[u64]) -> Result<DataFrame> {
     let text = |name: &str, f: &dyn Fn(&ResultRow) -> String| {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
     };
@@ -31,20 +21,9 @@ pub fn to_frame(rows: &[ResultRow]) -> Result<DataFrame> {
     };
     let columns = vec![
         Column::new("row".into(), (0..rows.len() as u64).collect::<Vec<_>>()),
+        Column::new("group".into(), group_of.to_vec()),
         text("model_name", &|r| r.model_name.clone()),
         text("model_type", &|r| r.model_type.clone()),
-        Column::new(
-            "batch_size".into(),
-            rows.iter().map(|r| r.batch_size).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "sequence_length".into(),
-            rows.iter().map(|r| r.sequence_length).collect::<Vec<_>>(),
-        ),
-        text("device", &|r| r.shape().device),
-        text("dtype", &|r| r.shape().dtype),
-        text("inputs", &|r| r.shape().inputs),
-        text("time_boundary", &|r| r.shape().time_boundary),
         number("mean_latency", &|r| r.mean_latency),
         number("std_latency", &|r| r.std_latency),
         number("p95_latency", &|r| r.p95_latency),
@@ -60,18 +39,21 @@ pub fn to_frame(rows: &[ResultRow]) -> Result<DataFrame> {
                 .clone()
                 .unwrap_or_else(|| "unknown".to_owned())
         }),
-        number("tokens", &|r| (r.batch_size * r.sequence_length) as f64),
+        // In floating point: a product of two file values must not overflow.
+        number("tokens", &|r| {
+            r.batch_size as f64 * r.sequence_length as f64
+        }),
     ];
     Ok(DataFrame::new(rows.len(), columns)?)
 }
 
-/// Splits `frame` into one frame per shape group, groups in order of first appearance and rows in
-/// file order within each.
+/// Splits `frame` into one frame per group, groups in order of first appearance and rows in file
+/// order within each.
 ///
 /// # Errors
 /// A polars error.
-pub fn by_shape(frame: &DataFrame) -> Result<Vec<DataFrame>> {
-    Ok(frame.partition_by_stable(SHAPE_COLUMNS, true)?)
+pub fn by_group(frame: &DataFrame) -> Result<Vec<DataFrame>> {
+    Ok(frame.partition_by_stable(["group"], true)?)
 }
 
 /// The values of a string column.

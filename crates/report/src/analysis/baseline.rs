@@ -15,6 +15,25 @@ use timing_core::stats::{CompareConfig, Verdict, compare};
 use super::notes::{Note, Origin, raw_samples};
 use crate::schema::{RecordKey, ResultRow};
 
+/// Settings of a baseline comparison.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BaselineConfig {
+    /// Relative slowdown that counts as a regression (0.05 = 5%, the default).
+    pub threshold: f64,
+    /// Match records of any machine: by default a record matches only a baseline record of the
+    /// same machine (`device_name`, `host_name`, `num_threads`).
+    pub ignore_machine: bool,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        Self {
+            threshold: 0.05,
+            ignore_machine: false,
+        }
+    }
+}
+
 /// One record present in both the baseline and the current run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BaselineEntry {
@@ -174,6 +193,15 @@ impl std::fmt::Display for NoMatch {
                  records without one",
             )?;
         }
+        if ["device_name", "host_name", "num_threads"]
+            .iter()
+            .any(|field| differs(field))
+        {
+            f.write_str(
+                "; records match only on the same machine (analyze-latency --ignore-machine \
+                 compares across machines)",
+            )?;
+        }
         Ok(())
     }
 }
@@ -202,7 +230,18 @@ fn differences(a: &RecordKey, b: &RecordKey) -> Vec<(&'static str, String, Strin
             y.time_boundary.clone(),
         ),
     ];
-    fields.into_iter().filter(|(_, u, v)| u != v).collect()
+    let mut differ: Vec<_> = fields.into_iter().filter(|(_, u, v)| u != v).collect();
+    if let (Some(m), Some(n)) = (&x.machine, &y.machine) {
+        let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_owned());
+        let count = |v: Option<u64>| v.map_or_else(|| "none".to_owned(), |n| n.to_string());
+        let machine = [
+            ("device_name", text(&m.device_name), text(&n.device_name)),
+            ("host_name", text(&m.host_name), text(&n.host_name)),
+            ("num_threads", count(m.num_threads), count(n.num_threads)),
+        ];
+        differ.extend(machine.into_iter().filter(|(_, u, v)| u != v));
+    }
+    differ
 }
 
 /// Distinct keys compared when looking for the nearest pair, per side: bounds the search to a
@@ -262,12 +301,13 @@ fn index_keys(
     Ok(by_key)
 }
 
-/// Compares every current record with the baseline record of the same model and shape.
+/// Compares every current record with the baseline record of the same model and shape (and
+/// machine, unless `config.ignore_machine`).
 ///
 /// With usable raw latencies on both sides (JSON files), a record is a regression when it is
 /// slower with significance: the median ratio's interval wholly above 1, the change beyond
-/// `threshold`, and p < 0.05. Otherwise (CSV files, the Python tool's files, raw latencies that
-/// are noted as unusable) the recorded medians are compared: a change beyond `threshold` is a
+/// `config.threshold`, and p < 0.05. Otherwise (CSV files, the Python tool's files, raw latencies that
+/// are noted as unusable) the recorded medians are compared: a change beyond the threshold is a
 /// regression, marked untested (`significance_tested: false`).
 ///
 /// # Errors
@@ -277,17 +317,22 @@ fn index_keys(
 pub fn compare_to_baseline(
     current: &[ResultRow],
     baseline: &[ResultRow],
-    threshold: f64,
+    config: &BaselineConfig,
 ) -> Result<BaselineReport, BaselineError> {
+    let threshold = config.threshold;
     if !(threshold.is_finite() && threshold >= 0.0) {
         return Err(BaselineError::Threshold(threshold));
     }
+    let key = |row: &ResultRow| RecordKey {
+        model_name: row.model_name.clone(),
+        shape: row.group(config.ignore_machine),
+    };
+    let current_keys: Vec<RecordKey> = current.iter().map(key).collect();
+    let base_keys: Vec<RecordKey> = baseline.iter().map(key).collect();
     let config = CompareConfig {
         threshold,
         ..CompareConfig::default()
     };
-    let current_keys: Vec<RecordKey> = current.iter().map(ResultRow::key).collect();
-    let base_keys: Vec<RecordKey> = baseline.iter().map(ResultRow::key).collect();
     let current_by_key = index_keys(&current_keys, Origin::Results)?;
     let base_by_key = index_keys(&base_keys, Origin::Baseline)?;
     if !current_keys.iter().any(|key| base_by_key.contains_key(key)) {

@@ -35,7 +35,7 @@ pub struct Pairwise {
     pub verdict: Option<Verdict>,
 }
 
-/// Every pair among the group's records (`indices` into `rows`, in file order), limited to the
+/// Every pair among the records of group `shape` (`indices` into `rows`, in file order), limited to the
 /// `max_pairwise_models` fastest; returns the pairs and how many records were left out. `samples`
 /// holds each record's usable raw latencies (see [`super::notes`]); a pair gets an interval and a
 /// verdict when both have them.
@@ -46,6 +46,7 @@ pub struct Pairwise {
 pub(crate) fn pairwise(
     rows: &[ResultRow],
     samples: &[Option<Samples>],
+    shape: &Shape,
     indices: &[usize],
     config: &AnalysisConfig,
 ) -> Result<(Vec<Pairwise>, usize)> {
@@ -62,7 +63,7 @@ pub(crate) fn pairwise(
             let mut pair = Pairwise {
                 model_a: a.model_name.clone(),
                 model_b: b.model_name.clone(),
-                shape: a.shape(),
+                shape: shape.clone(),
                 latency_speedup: b.mean_latency / a.mean_latency,
                 throughput_ratio: a.tokens_per_second / b.tokens_per_second,
                 memory_ratio: a

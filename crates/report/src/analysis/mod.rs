@@ -8,11 +8,14 @@ mod notes;
 mod rank;
 mod summary;
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use timing_core::stats::CompareConfig;
 
 pub use self::baseline::{
-    BaselineEntry, BaselineError, BaselineReport, Nearest, NoMatch, compare_to_baseline,
+    BaselineConfig, BaselineEntry, BaselineError, BaselineReport, Nearest, NoMatch,
+    compare_to_baseline,
 };
 pub use self::by_type::TypeStats;
 pub use self::compare::Pairwise;
@@ -35,6 +38,10 @@ pub struct AnalysisConfig {
     pub max_pairwise_models: usize,
     /// How pairs with raw latencies are compared.
     pub compare: CompareConfig,
+    /// Group records of every machine together: by default records are grouped by machine too
+    /// (`device_name`, `host_name`, `num_threads`), so two machines' `cuda:0` are not ranked as
+    /// one.
+    pub ignore_machine: bool,
 }
 
 impl Default for AnalysisConfig {
@@ -44,6 +51,7 @@ impl Default for AnalysisConfig {
             top_efficiency: 3,
             max_pairwise_models: 20,
             compare: CompareConfig::default(),
+            ignore_machine: false,
         }
     }
 }
@@ -63,7 +71,8 @@ pub struct Analysis {
 /// The analysis of one shape group.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupAnalysis {
-    /// The group's batch size, sequence length, device and dtype.
+    /// The group's batch size, sequence length, device, dtype, inputs, time boundary and machine
+    /// (unless [`AnalysisConfig::ignore_machine`]).
     pub shape: Shape,
     /// Records in the group.
     pub records: usize,
@@ -85,17 +94,19 @@ pub struct GroupAnalysis {
 /// # Errors
 /// A polars error, or an invalid `config.compare`.
 pub fn analyze(rows: &[ResultRow], config: &AnalysisConfig) -> Result<Analysis> {
-    let frame = table::to_frame(rows)?;
+    let (shapes, group_of) = groups(rows, config.ignore_machine);
+    let frame = table::to_frame(rows, &group_of)?;
     let summary = Summary::new(rows);
     let (samples, notes) = notes::raw_samples(rows, Origin::Results);
     let mut groups = Vec::new();
-    for group in table::by_shape(&frame)? {
+    for group in table::by_group(&frame)? {
         let indices: Vec<usize> = table::counts(&group, "row")?
             .into_iter()
             .map(|i| i as usize)
             .collect();
-        let shape = rows[indices[0]].shape();
-        let (pairwise, pairwise_omitted) = compare::pairwise(rows, &samples, &indices, config)?;
+        let shape = shapes[group_of[indices[0]] as usize].clone();
+        let (pairwise, pairwise_omitted) =
+            compare::pairwise(rows, &samples, &shape, &indices, config)?;
         groups.push(GroupAnalysis {
             shape,
             records: indices.len(),
@@ -111,4 +122,21 @@ pub fn analyze(rows: &[ResultRow], config: &AnalysisConfig) -> Result<Analysis> 
         groups,
         notes,
     })
+}
+
+/// The distinct groups of `rows` in order of first appearance, and each row's group number.
+fn groups(rows: &[ResultRow], ignore_machine: bool) -> (Vec<Shape>, Vec<u64>) {
+    let mut number: HashMap<Shape, u64> = HashMap::new();
+    let mut shapes = Vec::new();
+    let group_of = rows
+        .iter()
+        .map(|row| {
+            let shape = row.group(ignore_machine);
+            *number.entry(shape).or_insert_with_key(|shape| {
+                shapes.push(shape.clone());
+                shapes.len() as u64 - 1
+            })
+        })
+        .collect();
+    (shapes, group_of)
 }

@@ -21,6 +21,8 @@ pub struct Summary {
     pub devices: Vec<String>,
     /// Distinct dtypes (`unknown` for Python tool files).
     pub dtypes: Vec<String>,
+    /// Distinct machines (`unknown machine` for Python tool files).
+    pub machines: Vec<String>,
 }
 
 impl Summary {
@@ -40,6 +42,7 @@ impl Summary {
             sequence_lengths: distinct(rows.iter().map(|r| r.sequence_length)),
             devices: distinct(rows.iter().map(|r| r.shape().device)),
             dtypes: distinct(rows.iter().map(|r| r.shape().dtype)),
+            machines: distinct(rows.iter().map(|r| r.machine().to_string())),
         }
     }
 }

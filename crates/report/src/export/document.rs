@@ -61,6 +61,7 @@ fn summary(analysis: &Analysis, out: &mut Vec<Block>) {
         list(&s.devices),
         list(&s.dtypes)
     )));
+    out.push(Block::Line(format!("Machines: {}", list(&s.machines))));
     out.push(Block::Line(format!(
         "Shape groups: {} (rankings and comparisons are made within each)",
         analysis.groups.len()

@@ -1,9 +1,16 @@
-use report::analysis::{AnalysisConfig, BaselineError, Origin, analyze, compare_to_baseline};
+use report::analysis::{
+    AnalysisConfig, BaselineConfig, BaselineError, Origin, analyze, compare_to_baseline,
+};
 use report::export::{Format, render};
 use report::io::read_results;
 use timing_core::stats::Verdict;
 
 use crate::{data, latencies, row};
+
+/// The default gate: 5%, records matched on the same machine.
+fn gate() -> BaselineConfig {
+    BaselineConfig::default()
+}
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
@@ -199,7 +206,7 @@ fn baseline_gate_flags_a_regression_and_not_noise() {
         row("b", "hf_bert", 1, 128, latencies(20.1, 0.03, 200, 9)), // 0.5%: noise
         row("new", "hf_bert", 1, 128, latencies(5.0, 0.03, 200, 0)),
     ];
-    let report = compare_to_baseline(&current, &base, 0.05).unwrap();
+    let report = compare_to_baseline(&current, &base, &gate()).unwrap();
     assert_eq!(report.regressions(), 1);
     assert_eq!(report.entries.len(), 2);
     let a = &report.entries[0];
@@ -223,7 +230,7 @@ fn baseline_gate_flags_a_regression_and_not_noise() {
             })
             .collect::<Vec<_>>()
     };
-    let untested = compare_to_baseline(&strip(&current), &strip(&base), 0.05).unwrap();
+    let untested = compare_to_baseline(&strip(&current), &strip(&base), &gate()).unwrap();
     assert_eq!((untested.regressions(), untested.untested()), (1, 2));
     assert_eq!(untested.entries[0].verdict, Verdict::Slower);
     assert!(untested.entries[0].regression && !untested.entries[0].significance_tested);
@@ -302,7 +309,7 @@ fn issue_13_unusable_raw_latencies_are_noted_once_and_nothing_aborts() {
     // records are noted, the results' record once across analysis and baseline.
     let mut base = rows.clone();
     base[2].latencies_ms.as_mut().unwrap()[5] = f64::NAN;
-    let b = compare_to_baseline(&rows, &base, 0.05).unwrap();
+    let b = compare_to_baseline(&rows, &base, &gate()).unwrap();
     assert_eq!(b.entries.len(), 3);
     assert!(b.entries[0].significance_tested && !b.entries[2].significance_tested);
     let notes: Vec<String> = report::export::notes(&a, Some(&b))
@@ -333,7 +340,7 @@ fn issue_13_gate_without_raw_latencies_compares_recorded_medians() {
     let mut current = base.clone();
     current[1].median_latency *= 1.5;
     current[2].median_latency *= 1.04; // within the 5% threshold
-    let report = compare_to_baseline(&current, &base, 0.05).unwrap();
+    let report = compare_to_baseline(&current, &base, &gate()).unwrap();
     assert_eq!((report.regressions(), report.untested()), (1, 4));
     let slow = &report.entries[1];
     assert_eq!(slow.key.model_name, "mosaic-bert");
@@ -358,7 +365,7 @@ fn issue_13_a_baseline_that_matches_nothing_says_why() {
         row("other", "hf_bert", 8, 512, vec![50.0]),
         row("hf-bert-base", "hf_bert", 8, 512, vec![50.0]),
     ];
-    let err = compare_to_baseline(&current, &base, 0.05).unwrap_err();
+    let err = compare_to_baseline(&current, &base, &gate()).unwrap_err();
     let BaselineError::NoMatch(no_match) = &err else {
         panic!("{err:?}")
     };
@@ -373,7 +380,7 @@ fn issue_13_a_baseline_that_matches_nothing_says_why() {
             && m.contains("the baseline records no device (a Python-tool file?)"),
         "{m}"
     );
-    let empty = compare_to_baseline(&current, &[], 0.05).unwrap_err();
+    let empty = compare_to_baseline(&current, &[], &gate()).unwrap_err();
     assert!(
         matches!(&empty, BaselineError::NoMatch(n) if n.nearest.is_none()),
         "{empty}"
@@ -385,7 +392,7 @@ fn issue_13_duplicate_keys_are_an_error_naming_both_records() {
     let a = row("a", "hf_bert", 1, 128, latencies(10.0, 0.03, 50, 0));
     let b = row("b", "hf_bert", 1, 128, latencies(10.0, 0.03, 50, 0));
     let twice = vec![a.clone(), b.clone(), a.clone()];
-    let err = compare_to_baseline(&[a.clone(), b.clone()], &twice, 0.05).unwrap_err();
+    let err = compare_to_baseline(&[a.clone(), b.clone()], &twice, &gate()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -404,10 +411,99 @@ fn issue_13_duplicate_keys_are_an_error_naming_both_records() {
         ),
         "{err}"
     );
-    let err = compare_to_baseline(&[b.clone(), a.clone(), b], &[a], 0.05).unwrap_err();
+    let err = compare_to_baseline(&[b.clone(), a.clone(), b], &[a], &gate()).unwrap_err();
     assert!(
         err.to_string()
             .starts_with("the results' records 1 and 3 both measure model b"),
         "{err}"
     );
+}
+
+/// A record on a machine: `cuda:0` of host `host` with GPU `gpu`.
+fn on_machine(name: &str, host: &str, gpu: &str, center: f64, phase: usize) -> report::ResultRow {
+    let mut r = row(name, "hf_bert", 1, 128, latencies(center, 0.02, 100, phase));
+    r.device = Some("cuda:0".into());
+    r.device_name = Some(gpu.into());
+    r.host_name = Some(host.into());
+    r.num_threads = Some(8);
+    r
+}
+
+/// Issue 13, item 9: two machines' `cuda:0` records are not one group, unless asked.
+#[test]
+fn issue_13_records_of_different_machines_are_separate_groups() {
+    let rows = vec![
+        on_machine("a", "node-1", "NVIDIA H100", 10.0, 0),
+        on_machine("b", "node-1", "NVIDIA H100", 12.0, 1),
+        on_machine("a", "node-2", "NVIDIA A10", 30.0, 2),
+        on_machine("b", "node-2", "NVIDIA A10", 20.0, 3),
+    ];
+    let a = analyze(&rows, &AnalysisConfig::default()).unwrap();
+    assert_eq!(a.groups.len(), 2);
+    assert_eq!(
+        a.groups[0].shape.to_string(),
+        "batch 1 x seq 128, cuda:0, fp32, NVIDIA H100 on node-1, 8 threads"
+    );
+    assert_eq!(a.groups[0].rankings.fastest[0].model_name, "a");
+    assert_eq!(a.groups[1].rankings.fastest[0].model_name, "b");
+    assert_eq!(
+        (a.groups[0].pairwise.len(), a.groups[1].pairwise.len()),
+        (1, 1)
+    );
+    assert_eq!(
+        a.summary.machines,
+        [
+            "NVIDIA A10 on node-2, 8 threads",
+            "NVIDIA H100 on node-1, 8 threads"
+        ]
+    );
+    // A single-thread machine differs too.
+    let mut threads = rows.clone();
+    threads[1].num_threads = Some(1);
+    assert_eq!(
+        analyze(&threads, &AnalysisConfig::default())
+            .unwrap()
+            .groups
+            .len(),
+        3
+    );
+
+    let merged = AnalysisConfig {
+        ignore_machine: true,
+        ..AnalysisConfig::default()
+    };
+    let m = analyze(&rows, &merged).unwrap();
+    assert_eq!((m.groups.len(), m.groups[0].records), (1, 4));
+    assert_eq!(m.groups[0].pairwise.len(), 6);
+    assert_eq!(
+        m.groups[0].shape.to_string(),
+        "batch 1 x seq 128, cuda:0, fp32"
+    );
+
+    // Python tool files record no machine: one "unknown machine" group.
+    let python = read_results(&data("python_tool.csv")).unwrap();
+    let p = analyze(&python, &AnalysisConfig::default()).unwrap();
+    assert_eq!(p.groups.len(), 1);
+    assert!(
+        p.groups[0].shape.to_string().ends_with(", unknown machine"),
+        "{}",
+        p.groups[0].shape
+    );
+
+    // A baseline from another machine matches nothing (and says so) unless asked.
+    let (node1, node2) = (&rows[..2], &rows[2..]);
+    let err = compare_to_baseline(node2, node1, &gate()).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("device_name ('NVIDIA A10' here, 'NVIDIA H100' in the baseline), host_name ('node-2' here, 'node-1' in the baseline)")
+            && message.contains("--ignore-machine compares across machines"),
+        "{message}"
+    );
+    let across = BaselineConfig {
+        ignore_machine: true,
+        ..gate()
+    };
+    let report = compare_to_baseline(node2, node1, &across).unwrap();
+    assert_eq!(report.entries.len(), 2);
+    assert_eq!(report.regressions(), 2); // 30 vs 10 and 20 vs 12 ms
 }

@@ -4,6 +4,8 @@
 mod analysis;
 /// Reading and writing results files, including the Python tool's formats and malformed input.
 mod io;
+/// SVG charts: file names and labels.
+mod plot;
 
 use std::path::PathBuf;
 
