@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use model_zoo::{Dtype, Lengths};
 use runner::{Inputs, Settings, ShardSpec, ShardStrategy, SteadyStateRule};
 
@@ -19,82 +19,97 @@ use runner::{Inputs, Settings, ShardSpec, ShardStrategy, SteadyStateRule};
 #[derive(Debug, Parser)]
 #[command(name = "latency-analysis", version, about, long_about)]
 pub struct Args {
+    /// `plan --emit slurm|k8s`: write a scheduler's job for this run instead of running it.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// YAML file with a `models:` list; when it does not exist, the built-in default config
     /// (configs/latency_config.yaml) is used and a notice says so.
-    #[arg(long, default_value = "latency_config.yaml", value_name = "PATH")]
+    #[arg(
+        global = true,
+        long,
+        default_value = "latency_config.yaml",
+        value_name = "PATH"
+    )]
     pub config_file: PathBuf,
 
     /// Results CSV; a JSON file with the same stem is written beside it.
-    #[arg(long, default_value = "latency_results.csv", value_name = "PATH")]
+    #[arg(
+        global = true,
+        long,
+        default_value = "latency_results.csv",
+        value_name = "PATH"
+    )]
     pub output_file: PathBuf,
 
     /// Sequences per batch; a comma-separated list runs each.
-    #[arg(long, default_value = "8", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(global = true, long, default_value = "8", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: Vec<u32>,
 
     /// Tokens per sequence (inputs fill exactly this length); a comma-separated list runs each.
-    #[arg(long, default_value = "512", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(2..))]
+    #[arg(global = true, long, default_value = "512", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(2..))]
     pub sequence_length: Vec<u32>,
 
     /// Number of synthetic samples; with batch 8, 1000 samples are 125 batches.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(global = true, long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub num_samples: u32,
 
     /// Batches run before measuring (their timings are reported as cold numbers).
-    #[arg(long, default_value_t = 10)]
+    #[arg(global = true, long, default_value_t = 10)]
     pub warmup_batches: u32,
 
     /// Warm up for at least this many seconds too (and at least --warmup-batches batches).
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.0, value_parser = parse_seconds)]
+    #[arg(global = true, long, value_name = "SECONDS", default_value_t = 0.0, value_parser = parse_seconds)]
     pub warmup_time: f64,
 
     /// Keep warming up until the median of the last 10 warm-up batches is within TOLERANCE
     /// (default 0.03, i.e. 3%) of the median of the 10 before them, for at most 60 s (or
     /// --warmup-time if longer); records say whether steady state was reached.
-    #[arg(long, value_name = "TOLERANCE", num_args = 0..=1, default_missing_value = "0.03", value_parser = parse_fraction)]
+    #[arg(global = true, long, value_name = "TOLERANCE", num_args = 0..=1, default_missing_value = "0.03", value_parser = parse_fraction)]
     pub steady_state: Option<f64>,
 
     /// Batches measured (capped by the number of batches the samples make).
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(global = true, long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub measure_batches: u32,
 
     /// Device: auto (cuda when available, else cpu), cpu, cuda or cuda:N.
-    #[arg(long, default_value = "auto")]
+    #[arg(global = true, long, default_value = "auto")]
     pub device: String,
 
     /// Float type of the weights and activations.
-    #[arg(long, default_value = "fp32", value_parser = parse_dtype())]
+    #[arg(global = true, long, default_value = "fp32", value_parser = parse_dtype())]
     pub dtype: Dtype,
 
     /// CPU intra-op threads for libtorch (default: libtorch's own choice); recorded with results.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(global = true, long, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
 
     /// Measure for at least this many seconds (and at least --measure-batches batches). With
     /// --target-ci, the least time before the target may stop the run.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(global = true, long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub min_time: Option<f64>,
 
     /// Adaptive stopping: the most seconds to measure while the target is not met (default 60).
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, requires = "target_ci")]
+    #[arg(global = true, long, value_name = "SECONDS", value_parser = parse_seconds, requires = "target_ci")]
     pub max_time: Option<f64>,
 
     /// Adaptive stopping: measure until the 95% interval of the median is narrower than this
     /// fraction of it (e.g. 0.02), after at least --measure-batches batches and --min-time, or
     /// until --max-time; whether the target was met is reported.
-    #[arg(long, value_name = "WIDTH", value_parser = parse_fraction)]
+    #[arg(global = true, long, value_name = "WIDTH", value_parser = parse_fraction)]
     pub target_ci: Option<f64>,
 
     /// Row lengths of the random inputs (real tokens; the rest is padding): `full` (every row
     /// fills --sequence-length, the Python tool's inputs), `uniform:MIN..MAX`, `fill:RATIO` (e.g.
     /// fill:0.5) or `file:PATH` (one length per line, used in order and cycled). Lengths above the
     /// sequence length are cut to it.
-    #[arg(long, default_value = "full", value_name = "DIST", value_parser = parse_lengths)]
+    #[arg(global = true, long, default_value = "full", value_name = "DIST", value_parser = parse_lengths)]
     pub lengths: Lengths,
 
     /// Real text instead of random ids: one sample per non-blank line, used in order and cycled,
     /// tokenized with --tokenizer and truncated at the sequence length.
     #[arg(
+        global = true,
         long,
         value_name = "PATH",
         requires = "tokenizer",
@@ -103,62 +118,101 @@ pub struct Args {
     pub text_file: Option<PathBuf>,
 
     /// HuggingFace tokenizer.json for --text-file (the model's own tokenizer).
-    #[arg(long, value_name = "PATH", requires = "text_file")]
+    #[arg(global = true, long, value_name = "PATH", requires = "text_file")]
     pub tokenizer: Option<PathBuf>,
 
     /// Time the host-to-device copy of each batch too (inputs then start on the host); recorded as
     /// time_boundary forward+transfer. Without it, inputs are on the device before timing. No
     /// effect on the CPU (there is no copy; a warning says so).
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub include_transfer: bool,
 
     /// Seed of the random weights and inputs.
-    #[arg(long, default_value_t = 0)]
+    #[arg(global = true, long, default_value_t = 0)]
     pub seed: u64,
 
     /// Write the results and manifest into this folder (created if missing): results.csv, or
     /// shard-I-of-N.csv for a shard, with their .json and .manifest.json.
-    #[arg(long, value_name = "DIR")]
+    #[arg(global = true, long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
     /// For a shard whose files exist: measure every job again instead of skipping the ones
     /// already recorded (and replace files written by another plan).
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub force: bool,
 
     /// Run only shard I of N of the plan (1-based, e.g. 2/4). Every model at one shape, dtype and
     /// input distribution stays on one shard, so comparisons never span two machines.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "shard_from_env")]
+    #[arg(global = true, long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "shard_from_env")]
     pub shard: Option<ShardSpec>,
 
     /// Take the shard from the scheduler: a Slurm job array (SLURM_ARRAY_TASK_ID minus
     /// SLURM_ARRAY_TASK_MIN, of SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job
     /// (JOB_COMPLETION_INDEX, of --shards N).
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub shard_from_env: bool,
 
     /// The number of shards, for --shard-from-env under Kubernetes (the Job's completions);
     /// checked against SLURM_ARRAY_TASK_COUNT under Slurm.
-    #[arg(long, value_name = "N", requires = "shard_from_env", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(global = true, long, value_name = "N", requires = "shard_from_env", value_parser = clap::value_parser!(u32).range(1..))]
     pub shards: Option<u32>,
 
     /// How jobs are split into shards: slice (contiguous, balanced counts), hash (a job keeps its
     /// shard when the sweep grows) or cost (balanced estimated FLOPs).
-    #[arg(long, value_name = "STRATEGY", default_value = "slice", value_parser = parse_strategy)]
+    #[arg(global = true, long, value_name = "STRATEGY", default_value = "slice", value_parser = parse_strategy)]
     pub shard_strategy: ShardStrategy,
 
     /// Print the plan (every job with its id, size, cost and, when sharded, its shard), and run
     /// nothing.
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub dry_run: bool,
 
     /// Print nothing but errors (and --json output).
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub quiet: bool,
 
     /// Print the records as JSON on standard output at the end.
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub json: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a Slurm job array script (`--emit slurm`, submit with sbatch) or a Kubernetes Indexed
+    /// Job manifest (`--emit k8s`, apply with kubectl) that runs this plan (the config and every
+    /// run flag given) in --tasks shards, each with --shard-from-env, into one results folder.
+    Plan(PlanArgs),
+}
+
+/// `plan`'s own flags (the run flags go with them, before or after `plan`).
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// What to write: `slurm` (an sbatch script) or `k8s` (a ConfigMap with the config and an
+    /// Indexed Job).
+    #[arg(long, value_parser = ["slurm", "k8s"])]
+    pub emit: String,
+
+    /// Shards: Slurm array tasks, or the Job's completions.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub tasks: u32,
+
+    /// Where the shards write their results and manifests (default: --output-dir, else
+    /// `latency-results` in the current folder; `/results`, a volume, in Kubernetes).
+    #[arg(long, value_name = "DIR")]
+    pub results_dir: Option<PathBuf>,
+
+    /// Kubernetes: the container image, with latency-analysis on its PATH.
+    #[arg(long, value_name = "IMAGE", default_value = "bert-latency:latest")]
+    pub image: String,
+
+    /// Kubernetes: the PersistentVolumeClaim mounted at the results folder.
+    #[arg(long, value_name = "NAME", default_value = "bert-latency-results")]
+    pub results_claim: String,
+
+    /// Write here instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
 }
 
 /// `--dtype`: one of model-zoo's dtypes, listed in `--help`.
@@ -263,6 +317,63 @@ impl Args {
             },
             _ => Inputs::Random(self.lengths.clone()),
         }
+    }
+
+    /// The run flags that reproduce this plan elsewhere (a scheduler's task): every flag that
+    /// changes what is measured, with `config` for `--config-file`; output, sharding and display
+    /// flags are left out.
+    pub fn run_flags(&self, config: &str) -> Vec<String> {
+        let list = |values: &[u32]| {
+            values
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut flags: Vec<String> = vec![
+            "--config-file".into(),
+            config.into(),
+            "--batch-size".into(),
+            list(&self.batch_size),
+            "--sequence-length".into(),
+            list(&self.sequence_length),
+            "--num-samples".into(),
+            self.num_samples.to_string(),
+            "--warmup-batches".into(),
+            self.warmup_batches.to_string(),
+            "--warmup-time".into(),
+            self.warmup_time.to_string(),
+            "--measure-batches".into(),
+            self.measure_batches.to_string(),
+            "--device".into(),
+            self.device.clone(),
+            "--dtype".into(),
+            self.dtype.to_string(),
+            "--seed".into(),
+            self.seed.to_string(),
+            "--shard-strategy".into(),
+            self.shard_strategy.as_str().into(),
+        ];
+        let mut optional = |flag: &str, value: Option<String>| {
+            if let Some(value) = value {
+                flags.extend([flag.to_owned(), value]);
+            }
+        };
+        optional("--steady-state", self.steady_state.map(|t| t.to_string()));
+        optional("--threads", self.threads.map(|t| t.to_string()));
+        optional("--min-time", self.min_time.map(|t| t.to_string()));
+        optional("--max-time", self.max_time.map(|t| t.to_string()));
+        optional("--target-ci", self.target_ci.map(|t| t.to_string()));
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        optional("--text-file", path(&self.text_file));
+        optional("--tokenizer", path(&self.tokenizer));
+        if self.text_file.is_none() {
+            flags.extend(["--lengths".to_owned(), self.lengths.to_string()]);
+        }
+        if self.include_transfer {
+            flags.push("--include-transfer".into());
+        }
+        flags
     }
 
     /// The run's settings on `device` (`cpu` or `cuda:N`).

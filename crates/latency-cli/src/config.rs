@@ -16,21 +16,27 @@ struct ConfigFile {
     models: Vec<ModelEntry>,
 }
 
+/// The text of `path`, or of the built-in default when it does not exist; the flag says which.
+///
+/// # Errors
+/// The file exists but cannot be read.
+pub fn text(path: &Path) -> Result<(String, bool)> {
+    if path.exists() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        Ok((text, false))
+    } else {
+        Ok((DEFAULT_CONFIG.to_owned(), true))
+    }
+}
+
 /// The entries of `path`, or of the built-in default when it does not exist; the flag says which.
 ///
 /// # Errors
 /// A YAML error with its line and column, an empty list, duplicate names, or the first entry whose
 /// keys do not make an architecture (named by position and name).
 pub fn load(path: &Path) -> Result<(Vec<ModelEntry>, bool)> {
-    let (text, builtin) = if path.exists() {
-        (
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading config {}", path.display()))?,
-            false,
-        )
-    } else {
-        (DEFAULT_CONFIG.to_owned(), true)
-    };
+    let (text, builtin) = text(path)?;
     let shown = if builtin {
         "built-in default config".to_owned()
     } else {

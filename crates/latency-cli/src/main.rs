@@ -7,6 +7,7 @@
 
 mod args;
 mod config;
+mod emit;
 mod files;
 mod output;
 
@@ -37,6 +38,13 @@ fn main() -> ExitCode {
 
 fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
     args.validate().map_err(|e| anyhow!(e))?;
+    if let Some(args::Command::Plan(plan)) = &args.command {
+        // No device is touched: the machine writing the job need not have the GPU.
+        let (entries, _) = config::load(&args.config_file)?;
+        let jobs = entries.len() * args.batch_size.len() * args.sequence_length.len();
+        emit::emit(args, plan, jobs)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(threads) = args.threads {
         model_zoo::set_threads(threads);
     }

@@ -912,3 +912,99 @@ fn a_rerun_shard_resumes_and_a_changed_plan_is_refused() {
     assert_eq!(forced.len(), 4);
     assert!(forced.iter().all(|r| r.seed == Some(5)));
 }
+
+#[test]
+fn the_emitted_kubernetes_job_covers_the_plan_exactly_once() {
+    let dir = temp_dir("k8s");
+    std::fs::write(dir.join("config.yaml"), TINY).unwrap();
+    let flags = [
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--batch-size",
+        "1,2",
+        "--sequence-length",
+        "8,12",
+        "--warmup-batches",
+        "1",
+        "--measure-batches",
+        "2",
+    ];
+    let config = dir.join("config.yaml");
+    let manifest = dir.join("job.yaml");
+    let out = Command::new(binary())
+        .arg("--config-file")
+        .arg(&config)
+        .args(flags)
+        .args(["plan", "--emit", "k8s", "--tasks", "3", "--file"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Parse it back: a ConfigMap holding the config, and an Indexed Job of 3 completions.
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let docs: Vec<serde_json::Value> = text
+        .split("\n---\n")
+        .map(|doc| serde_saphyr::from_str(doc).unwrap())
+        .collect();
+    assert_eq!(docs[0]["kind"], "ConfigMap");
+    assert_eq!(docs[0]["data"]["latency_config.yaml"], TINY);
+    let job = &docs[1];
+    assert_eq!(
+        (job["kind"].as_str(), job["apiVersion"].as_str()),
+        (Some("Job"), Some("batch/v1"))
+    );
+    assert_eq!(job["spec"]["completionMode"], "Indexed");
+    assert_eq!(job["spec"]["completions"], 3);
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    let command: Vec<String> = container["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(command[0], "latency-analysis");
+    // Run each index here, as its pod would: the mounted config and results volume are folders.
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    std::fs::write(dir.join("config/latency_config.yaml"), TINY).unwrap();
+    let results = dir.join("results");
+    let local = |word: &String| match word.as_str() {
+        "/config/latency_config.yaml" => {
+            dir.join("config/latency_config.yaml").display().to_string()
+        }
+        "/results" => results.display().to_string(),
+        _ => word.clone(),
+    };
+    for index in 0..3 {
+        let out = Command::new(binary())
+            .args(command[1..].iter().map(local))
+            .env("JOB_COMPLETION_INDEX", index.to_string())
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "index {index}: {}", stderr(&out));
+    }
+    let whole = Command::new(binary())
+        .arg("--config-file")
+        .arg(&config)
+        .args(flags)
+        .args(["--dry-run", "--json"])
+        .output()
+        .unwrap();
+    let plan: Vec<serde_json::Value> = serde_json::from_slice(&whole.stdout).unwrap();
+    let mut expected: Vec<&str> = plan.iter().map(|j| j["job_id"].as_str().unwrap()).collect();
+    expected.sort_unstable();
+    let mut recorded = Vec::new();
+    for entry in std::fs::read_dir(&results).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            for row in report::io::read_results(&path).unwrap() {
+                assert_eq!(row.plan_hash.as_deref(), plan[0]["plan_hash"].as_str());
+                recorded.push(row.job_id.unwrap());
+            }
+        }
+    }
+    recorded.sort_unstable();
+    assert_eq!(recorded, expected);
+}
