@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::models::Task;
 use crate::models::bert::BertConfig;
 use crate::models::flex_bert::{FlexBertConfig, FlexSpec, NormKwargs};
-use crate::models::modern_bert::{ModernBertConfig, normalize_config_json};
+use crate::models::modern_bert::{ModernBertConfig, global_every_n, normalize_config_json};
 use crate::models::mosaic_bert::MosaicBertConfig;
 use crate::presets::{PRESET_NAMES, preset};
 
@@ -238,6 +238,18 @@ impl ModelEntry {
                     return Err(mismatch());
                 }
                 normalize_config_json(&mut base)?;
+                let has_layer_types = base.get("layer_types").is_some_and(|v| !v.is_null());
+                if has_layer_types
+                    && self.model_config.contains_key("global_attn_every_n_layers")
+                    && !self.model_config.contains_key("layer_types")
+                {
+                    return Err(Error::Config(
+                        "model_config.global_attn_every_n_layers: the base config's layer_types \
+                         decides which layers are global (transformers ignores \
+                         global_attn_every_n_layers then); override layer_types instead"
+                            .to_owned(),
+                    ));
+                }
                 let config: ModernBertConfig = lenient(base)?;
                 let config = apply_overrides(&config, &self.model_config, "modern_bert")?;
                 Ok(Architecture::Flex(config.resolve()?))
@@ -332,6 +344,37 @@ fn flex_base(family: &str, mut base: Map<String, Value>) -> Option<Result<FlexBe
     let float = |base: &Map<String, Value>, key: &str, default: f64| {
         base.get(key).and_then(Value::as_f64).unwrap_or(default)
     };
+    if family != "flex_bert" {
+        // The keys read below must not be null (see `lenient`).
+        for key in [
+            "vocab_size",
+            "max_position_embeddings",
+            "hidden_act",
+            "hidden_activation",
+            "norm_eps",
+            "global_rope_theta",
+            "local_rope_theta",
+            "local_attention",
+            "global_attn_every_n_layers",
+            "hidden_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "intermediate_size",
+        ] {
+            if base.get(key).is_some_and(Value::is_null) {
+                let expected = if key.ends_with("act") || key.ends_with("activation") {
+                    "a string"
+                } else {
+                    "a number"
+                };
+                return Some(Err(Error::Config(null_message(
+                    key,
+                    expected,
+                    "of flex_bert",
+                ))));
+            }
+        }
+    }
     match family {
         "flex_bert" => return Some(lenient(base)),
         "bert" | "mosaic_bert" => {
@@ -349,6 +392,25 @@ fn flex_base(family: &str, mut base: Map<String, Value>) -> Option<Result<FlexBe
         "modernbert" => {
             if let Err(e) = normalize_config_json(&mut base) {
                 return Some(Err(e));
+            }
+            if let Some(Value::Array(types)) = base.remove("layer_types") {
+                let types: Vec<String> = types
+                    .iter()
+                    .map(|t| t.as_str().unwrap_or("").to_owned())
+                    .collect();
+                match global_every_n(&types) {
+                    Some(n) => {
+                        base.insert("global_attn_every_n_layers".into(), Value::from(n));
+                    }
+                    None => {
+                        return Some(Err(Error::Config(
+                            "layer_types: flex_bert supports only 'global every n layers' \
+                             patterns (layer i global when i % n == 0); use model_type \
+                             modern_bert for this one"
+                                .into(),
+                        )));
+                    }
+                }
             }
             config.vocab_size = int(&base, "vocab_size", 50368);
             config.max_position_embeddings = int(&base, "max_position_embeddings", 8192);
@@ -383,9 +445,50 @@ fn flex_base(family: &str, mut base: Map<String, Value>) -> Option<Result<FlexBe
     Some(Ok(config))
 }
 
+/// Token-id keys: transformers accepts `null` (and ModernBERT a list of `eos_token_id`s), and
+/// they do not enter the forward pass, so such values are dropped.
+const TOKEN_ID_KEYS: [&str; 5] = [
+    "pad_token_id",
+    "bos_token_id",
+    "eos_token_id",
+    "cls_token_id",
+    "sep_token_id",
+];
+
 /// Reads a base config, ignoring keys the architecture does not use (config.json files carry many).
-fn lenient<C: DeserializeOwned>(base: Map<String, Value>) -> Result<C> {
-    let known: Map<String, Value> = base.into_iter().filter(|(_, v)| !v.is_null()).collect();
+///
+/// A `null` is kept for the architecture's optional keys (where it means what transformers'
+/// `None` means), dropped for token ids and for keys the architecture does not read, and refused
+/// for every other key the architecture reads: transformers cannot build with `None` there either
+/// (arithmetic on `None`, or its typed v5 configs refuse it), and a silent default would measure a
+/// different model.
+fn lenient<C: DeserializeOwned + Serialize + Default>(base: Map<String, Value>) -> Result<C> {
+    let defaults = match serde_json::to_value(C::default()) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let mut known = Map::new();
+    for (key, value) in base {
+        if TOKEN_ID_KEYS.contains(&key.as_str()) && !value.is_i64() {
+            continue;
+        }
+        if value.is_null() {
+            match defaults.get(&key) {
+                // A key the architecture does not read.
+                None => continue,
+                // An optional key: null means None.
+                Some(Value::Null) => {}
+                Some(default) => {
+                    return Err(Error::Config(null_message(
+                        &key,
+                        kind_of(default),
+                        &default.to_string(),
+                    )));
+                }
+            }
+        }
+        known.insert(key, value);
+    }
     serde_path_to_error::deserialize(Value::Object(known)).map_err(|e| {
         Error::Config(format!(
             "pretrained_model_name: key '{}': {}",
@@ -393,6 +496,25 @@ fn lenient<C: DeserializeOwned>(base: Map<String, Value>) -> Result<C> {
             e.inner()
         ))
     })
+}
+
+fn null_message(key: &str, expected: &str, default: &str) -> String {
+    format!(
+        "pretrained_model_name: key '{key}' is null in config.json, where {expected} is expected \
+         (the reference code cannot build the model with None there either); remove the key to \
+         use the default {default}"
+    )
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Bool(_) => "true or false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+        Value::Null => "a value",
+    }
 }
 
 /// Applies `overrides` to `base`: every key must be one of the architecture's keys and have its type.
@@ -544,6 +666,40 @@ mod tests {
             err.contains("unknown variant `gpt`") && err.contains("flex_bert"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn issue_13_a_null_where_a_value_is_read_is_refused_naming_the_key() {
+        let dir = std::env::temp_dir().join(format!("model-zoo-null-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let with = |config: Value, model_type: &str| {
+            std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+            entry(serde_json::json!({"name": "n", "model_type": model_type,
+                "pretrained_model_name": dir.display().to_string()}))
+            .architecture()
+        };
+        let bert = |key: &str| {
+            let mut config = preset("bert-base-uncased").unwrap();
+            config[key] = Value::Null;
+            config
+        };
+        // Read keys: refused; unread keys and token ids: fine.
+        for key in ["layer_norm_eps", "hidden_size", "hidden_act"] {
+            let err = with(bert(key), "hf_bert").unwrap_err().to_string();
+            assert!(err.contains(&format!("key '{key}' is null")), "{err}");
+            // FlexBERT does not read BERT's layer_norm_eps (models.md §1).
+            let flex = with(bert(key), "flex_bert");
+            if key == "layer_norm_eps" {
+                flex.unwrap();
+            } else {
+                let err = flex.unwrap_err().to_string();
+                assert!(err.contains(&format!("key '{key}' is null")), "{err}");
+            }
+        }
+        with(bert("classifier_dropout"), "hf_bert").unwrap();
+        with(bert("pad_token_id"), "hf_bert").unwrap();
+        let err = with(bert("layer_norm_eps"), "mosaic_bert").map(|_| ());
+        assert!(err.is_ok(), "mosaic_bert drops BERT's eps: {err:?}");
     }
 
     #[test]

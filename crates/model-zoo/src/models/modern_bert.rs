@@ -42,8 +42,12 @@ pub struct ModernBertConfig {
     pub local_rope_theta: f64,
     /// Total local window (128: 64 each side).
     pub local_attention: i64,
-    /// Layer `i` is global when `i % n == 0`.
+    /// Layer `i` is global when `i % n == 0` (when `layer_types` is absent).
     pub global_attn_every_n_layers: i64,
+    /// transformers v5: each layer's kind, `full_attention` (global) or `sliding_attention`
+    /// (local); one entry per layer. Decides over `global_attn_every_n_layers`, as in
+    /// transformers.
+    pub layer_types: Option<Vec<String>>,
     /// Bias on `Wqkv` and `Wo`.
     pub attention_bias: bool,
     /// Bias on the MLP.
@@ -117,6 +121,7 @@ impl Default for ModernBertConfig {
             local_rope_theta: 10_000.0,
             local_attention: 128,
             global_attn_every_n_layers: 3,
+            layer_types: None,
             attention_bias: false,
             mlp_bias: false,
             decoder_bias: true,
@@ -134,38 +139,148 @@ impl Default for ModernBertConfig {
     }
 }
 
-/// Rewrites a newer transformers ModernBERT `config.json` (`layer_types`, `rope_parameters`) into
-/// the classic keys this crate reads, in place. A layer pattern that is not "global every n" is an
-/// error.
+/// The RoPE types transformers implements besides `default` (`ROPE_INIT_FUNCTIONS` in 5.24).
+const SCALED_ROPE_TYPES: [&str; 6] = [
+    "dynamic",
+    "linear",
+    "llama3",
+    "longrope",
+    "proportional",
+    "yarn",
+];
+
+/// Rewrites a transformers-v5 ModernBERT `config.json` (`rope_parameters` per layer type, the
+/// legacy `rope_scaling`) into the classic keys this crate reads, in place, checking each key as
+/// transformers' `ModernBertConfig` does. `layer_types` stays (see
+/// [`ModernBertConfig::layer_types`]); its entries are checked here and the legacy `attention` is
+/// renamed `full_attention`, as transformers does.
 ///
 /// # Errors
-/// [`Error::Config`] for an unsupported `layer_types` pattern.
+/// [`Error::Config`] naming the key: a layer type other than `full_attention` /
+/// `sliding_attention`, a flat or unknown `rope_parameters` entry, a RoPE type other than
+/// `default` (scaled RoPE is not implemented; unknown types are unknown to transformers too), a
+/// `partial_rotary_factor` other than 1 (transformers' ModernBERT ignores it and rotates whole
+/// heads), a `null` or non-number `rope_theta`, or an unknown key inside a layer type's entry.
 pub fn normalize_config_json(json: &mut serde_json::Map<String, Value>) -> Result<()> {
-    if let Some(Value::Array(types)) = json.remove("layer_types") {
-        let global: Vec<bool> = types
-            .iter()
-            .map(|t| t.as_str() == Some("full_attention"))
-            .collect();
-        let every = (1..=global.len())
-            .find(|&n| global.iter().enumerate().all(|(i, &g)| g == (i % n == 0)));
-        match every {
-            Some(n) if n > 0 => {
-                json.insert("global_attn_every_n_layers".into(), Value::from(n as i64));
-            }
-            _ => {
-                return Err(Error::Config(
-                    "layer_types: only 'global every n layers' patterns are supported".into(),
-                ));
+    match json.get_mut("layer_types") {
+        None => {}
+        Some(Value::Null) => {
+            // transformers derives them from global_attn_every_n_layers, as without the key.
+            json.remove("layer_types");
+        }
+        Some(Value::Array(types)) => {
+            for (index, kind) in types.iter_mut().enumerate() {
+                if kind.as_str() == Some("attention") {
+                    *kind = Value::from("full_attention");
+                }
+                check_layer_type(index, kind.as_str().unwrap_or(""), kind)?;
             }
         }
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "layer_types: {other} is not a list of 'full_attention' / 'sliding_attention'"
+            )));
+        }
     }
-    if let Some(Value::Object(rope)) = json.remove("rope_parameters") {
-        for (kind, key) in [
-            ("full_attention", "global_rope_theta"),
-            ("sliding_attention", "local_rope_theta"),
-        ] {
-            if let Some(theta) = rope.get(kind).and_then(|p| p.get("rope_theta")) {
-                json.insert(key.into(), theta.clone());
+    let scaling = json.remove("rope_scaling").filter(|v| !v.is_null());
+    let mut per_type = match json.remove("rope_parameters") {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "rope_parameters: {other} is not a map from layer type (full_attention, \
+                 sliding_attention) to RoPE parameters"
+            )));
+        }
+    };
+    // The first unknown key in sorted order, whatever order the map keeps.
+    if let Some(key) = per_type
+        .keys()
+        .filter(|k| !["full_attention", "sliding_attention"].contains(&k.as_str()))
+        .min()
+    {
+        return Err(Error::Config(format!(
+            "rope_parameters.{key}: transformers' ModernBERT reads only \
+             rope_parameters.full_attention and rope_parameters.sliding_attention (it refuses a \
+             flat rope_parameters); nest the parameters under the layer type"
+        )));
+    }
+    for (kind, theta_key) in [
+        ("full_attention", "global_rope_theta"),
+        ("sliding_attention", "local_rope_theta"),
+    ] {
+        let mut params = match per_type.remove(kind) {
+            // transformers fills in {"rope_type": "default"} with the legacy theta.
+            None => serde_json::Map::new(),
+            Some(Value::Object(map)) => map,
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "rope_parameters.{kind}: {other} is not a map of RoPE parameters"
+                )));
+            }
+        };
+        match &scaling {
+            None => {}
+            // transformers merges the legacy rope_scaling into both layer types.
+            Some(Value::Object(extra)) => params.extend(extra.clone()),
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "rope_scaling: {other} is not a map of RoPE parameters"
+                )));
+            }
+        }
+        let source = if scaling.is_some() {
+            format!("rope_parameters.{kind} (with rope_scaling)")
+        } else {
+            format!("rope_parameters.{kind}")
+        };
+        let rope_type = params
+            .get("rope_type")
+            .or_else(|| params.get("type"))
+            .cloned()
+            .unwrap_or_else(|| Value::from("default"));
+        match rope_type.as_str() {
+            Some("default") => {}
+            Some(t) if SCALED_ROPE_TYPES.contains(&t) => {
+                return Err(Error::Config(format!(
+                    "{source}.rope_type: '{t}' (scaled RoPE) is not supported; only 'default' is"
+                )));
+            }
+            _ => {
+                return Err(Error::Config(format!(
+                    "{source}.rope_type: {rope_type} is not a RoPE type transformers knows \
+                     (default, {}); bert-latency supports 'default'",
+                    SCALED_ROPE_TYPES.join(", ")
+                )));
+            }
+        }
+        for (key, value) in &params {
+            match key.as_str() {
+                "rope_type" | "type" => {}
+                "rope_theta" => match value.as_f64() {
+                    Some(theta) if theta > 0.0 => {
+                        json.insert(theta_key.into(), value.clone());
+                    }
+                    _ => {
+                        return Err(Error::Config(format!(
+                            "{source}.rope_theta: {value} is not a positive number (transformers \
+                             cannot build RoPE from it either)"
+                        )));
+                    }
+                },
+                "partial_rotary_factor" if value.as_f64() == Some(1.0) => {}
+                "partial_rotary_factor" => {
+                    return Err(Error::Config(format!(
+                        "{source}.partial_rotary_factor: {value} is ignored by transformers' \
+                         ModernBERT, which rotates whole heads; remove it or set 1.0"
+                    )));
+                }
+                other => {
+                    return Err(Error::Config(format!(
+                        "{source}.{other}: unknown key for 'default' RoPE (expected rope_type, \
+                         rope_theta)"
+                    )));
+                }
             }
         }
     }
@@ -173,6 +288,26 @@ pub fn normalize_config_json(json: &mut serde_json::Map<String, Value>) -> Resul
         json.insert("norm_eps".into(), eps);
     }
     Ok(())
+}
+
+/// Checks one `layer_types` entry: the two kinds transformers' ModernBERT runs.
+fn check_layer_type(index: usize, kind: &str, raw: &Value) -> Result<()> {
+    if matches!(kind, "full_attention" | "sliding_attention") {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "layer_types[{index}]: {raw} is not 'full_attention' or 'sliding_attention' (the layer \
+             types transformers' ModernBERT runs)"
+        )))
+    }
+}
+
+/// `n` when `layer_types` is "layer `i` is global when `i % n == 0`" (FlexBERT's only pattern).
+pub fn global_every_n(types: &[String]) -> Option<i64> {
+    let global: Vec<bool> = types.iter().map(|t| t == "full_attention").collect();
+    (1..=global.len())
+        .find(|&n| global.iter().enumerate().all(|(i, &g)| g == (i % n == 0)))
+        .map(|n| n as i64)
 }
 
 impl ModernBertConfig {
@@ -186,15 +321,50 @@ impl ModernBertConfig {
             self.num_attention_heads,
             self.num_hidden_layers,
         )?;
-        let every = self.global_attn_every_n_layers;
-        if every < 1 {
+        let layer_global: Vec<bool> = match &self.layer_types {
+            Some(types) => {
+                if types.len() as i64 != self.num_hidden_layers {
+                    return Err(Error::Config(format!(
+                        "layer_types: {} entries, but num_hidden_layers is {}; they must be \
+                         equal (transformers refuses this too)",
+                        types.len(),
+                        self.num_hidden_layers
+                    )));
+                }
+                for (index, kind) in types.iter().enumerate() {
+                    let kind = if kind == "attention" {
+                        "full_attention"
+                    } else {
+                        kind
+                    };
+                    check_layer_type(index, kind, &Value::from(kind))?;
+                }
+                types.iter().map(|t| t != "sliding_attention").collect()
+            }
+            None => {
+                let every = self.global_attn_every_n_layers;
+                if every < 1 {
+                    return Err(Error::Config(format!(
+                        "global_attn_every_n_layers: {every} must be at least 1"
+                    )));
+                }
+                (0..self.num_hidden_layers)
+                    .map(|i| i % every == 0)
+                    .collect()
+            }
+        };
+        let any_local = layer_global.iter().any(|g| !g);
+        if self.local_attention < 2 && any_local {
+            let why = if self.layer_types.is_some() {
+                "layer_types has sliding_attention layers".to_owned()
+            } else {
+                format!(
+                    "global_attn_every_n_layers is {}",
+                    self.global_attn_every_n_layers
+                )
+            };
             return Err(Error::Config(format!(
-                "global_attn_every_n_layers: {every} must be at least 1"
-            )));
-        }
-        if self.local_attention < 2 && every > 1 {
-            return Err(Error::Config(format!(
-                "local_attention ({}) must be at least 2 when layers are local (global_attn_every_n_layers {every})",
+                "local_attention ({}) must be at least 2 when layers are local ({why})",
                 self.local_attention
             )));
         }
@@ -239,10 +409,8 @@ impl ModernBertConfig {
             }),
             qkv_bias: self.attention_bias,
             out_bias: self.attention_bias,
-            window_half: (every > 1).then_some(self.local_attention / 2),
-            layer_global: (0..self.num_hidden_layers)
-                .map(|i| i % every == 0)
-                .collect(),
+            window_half: any_local.then_some(self.local_attention / 2),
+            layer_global,
             glu: true,
             mlp_in_bias: self.mlp_bias,
             mlp_out_bias: self.mlp_bias,

@@ -810,6 +810,25 @@ def cases():
         "state dict has no 'model.' prefix (embeddings.*, layers.*, final_norm.*).",
         MB_PAD, MB_CLS, MB_SEP)
 
+    def layer_types_config():
+        # transformers v5 keys (issue 13 item 3): a layer pattern that is not "global every n"
+        # (layer 0 local) and per-layer-type RoPE thetas.
+        config = modernbert_config()
+        config.num_hidden_layers = 3
+        config.layer_types = ["sliding_attention", "full_attention", "sliding_attention"]
+        config.rope_parameters = {
+            "full_attention": {"rope_type": "default", "rope_theta": 80000.0},
+            "sliding_attention": {"rope_type": "default", "rope_theta": 5000.0},
+        }
+        return config
+
+    out["modernbert_layer_types"] = lambda: run_hf_case(
+        "modernbert_layer_types", ModernBertModel, layer_types_config(), "embedding", None, mb_seq,
+        "HF ModernBertModel from transformers-v5 keys: layer_types [sliding, full, sliding] (layer 0 "
+        "local, local_attention 8), rope_parameters full_attention theta 80000, sliding_attention "
+        "theta 5000; output = last_hidden_state. No 'model.' prefix.",
+        MB_PAD, MB_CLS, MB_SEP)
+
     bert_seq = 24
     out["bert_mlm"] = lambda: run_hf_case(
         "bert_mlm", BertForMaskedLM, bert_config(), "mlm", None, bert_seq,

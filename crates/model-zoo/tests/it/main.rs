@@ -2,6 +2,8 @@
 
 /// Checkpoint loading: name reports, aliases, bad files.
 mod checkpoint;
+/// ModernBERT config.json files (transformers-v5 keys, legacy nulls) against transformers.
+mod configs;
 /// scripts/composer_to_safetensors.py on Composer and flat checkpoints.
 mod converter;
 /// Input generator: length distributions, bad arguments, real text.

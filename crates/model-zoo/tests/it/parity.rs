@@ -123,6 +123,13 @@ fn modern_bert_matches_transformers() {
     ]);
 }
 
+/// Issue 13 item 3: transformers-v5 `layer_types` (layer 0 local: not "global every n") and
+/// per-layer-type `rope_parameters`.
+#[test]
+fn issue_13_modern_bert_with_v5_layer_types_matches_transformers() {
+    check(&["modernbert_layer_types"]);
+}
+
 #[test]
 fn hf_bert_matches_transformers() {
     check(&["bert_mlm", "bert_cls", "bert_embed"]);
