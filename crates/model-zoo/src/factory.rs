@@ -125,8 +125,10 @@ fn build_model(entry: &ModelEntry, options: &BuildOptions) -> Result<Model> {
         }
         Some(path) => {
             let file = checkpoint::resolve(path)?;
+            let shared = checkpoint::read_header(&file)?.shared_names();
             let tensors = checkpoint::read(&file)?;
-            let mut params = CheckpointParams::new(tensors, options.device, options.kind);
+            let mut params = CheckpointParams::new(tensors, options.device, options.kind)
+                .with_shared_names(shared);
             let (arch, max_positions) = construct(&architecture, task, &mut params, options)?;
             let num_parameters = params.count();
             let report: NameReport = params.finish();

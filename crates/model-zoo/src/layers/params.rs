@@ -28,6 +28,11 @@ pub trait ParamSource {
     /// checkpoint holding it does not warn.
     fn allow_unused(&mut self, name: &str);
 
+    /// Declares that the architecture ties `name` to `partner` (the same tensor, e.g. the word
+    /// embeddings and the MLM decoder weight): a checkpoint that stores only `partner` provides
+    /// `name`. Call it before taking `name`.
+    fn tie(&mut self, _name: &str, _partner: &str) {}
+
     /// Total number of parameter values handed out so far.
     fn count(&self) -> u64;
 }
@@ -94,6 +99,10 @@ impl ParamSource for RandomParams {
 /// [`aliases`]); what is missing or misshaped is recorded, not invented.
 pub struct CheckpointParams {
     tensors: BTreeMap<String, Tensor>,
+    /// Names the file dropped for sharing memory with a kept tensor: dropped → kept.
+    shared: BTreeMap<String, String>,
+    /// Tied pairs the architecture declared: name → partner.
+    ties: BTreeMap<String, String>,
     used: HashSet<String>,
     allowed: HashSet<String>,
     report: NameReport,
@@ -107,6 +116,8 @@ impl CheckpointParams {
     pub fn new(tensors: Vec<(String, Tensor)>, device: Device, kind: Kind) -> Self {
         Self {
             tensors: tensors.into_iter().collect(),
+            shared: BTreeMap::new(),
+            ties: BTreeMap::new(),
             used: HashSet::new(),
             allowed: HashSet::new(),
             report: NameReport::default(),
@@ -114,6 +125,35 @@ impl CheckpointParams {
             kind,
             count: 0,
         }
+    }
+
+    /// Adds the names the file dropped because they shared memory with a kept tensor (`dropped →
+    /// kept`, from the `__metadata__` that `safetensors.torch.save_model` writes; see
+    /// [`Header::shared_names`](crate::checkpoint::Header::shared_names)).
+    pub fn with_shared_names(mut self, shared: BTreeMap<String, String>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// The stored name that provides `name`: one of its [`aliases`]; else a name the file's
+    /// metadata says it dropped in favour of a kept tensor; else the same for the architecture's
+    /// tied partner.
+    fn find(&self, name: &str) -> Option<String> {
+        let direct = |name: &str| {
+            let names = aliases(name);
+            names
+                .iter()
+                .find(|alias| self.tensors.contains_key(*alias))
+                .cloned()
+                .or_else(|| {
+                    names
+                        .iter()
+                        .find_map(|alias| self.shared.get(alias))
+                        .filter(|kept| self.tensors.contains_key(*kept))
+                        .cloned()
+                })
+        };
+        direct(name).or_else(|| self.ties.get(name).and_then(|partner| direct(partner)))
     }
 
     /// What did not fit: missing and misshaped names (errors) and unexpected ones (warnings).
@@ -159,10 +199,7 @@ pub fn aliases(name: &str) -> Vec<String> {
 impl ParamSource for CheckpointParams {
     fn take(&mut self, name: &str, shape: &[i64], _init: Init) -> Tensor {
         self.count += shape.iter().product::<i64>() as u64;
-        let found = aliases(name)
-            .into_iter()
-            .find(|alias| self.tensors.contains_key(alias));
-        match found {
+        match self.find(name) {
             Some(alias) => {
                 self.used.insert(alias.clone());
                 let tensor = &self.tensors[&alias];
@@ -183,6 +220,10 @@ impl ParamSource for CheckpointParams {
 
     fn allow_unused(&mut self, name: &str) {
         self.allowed.extend(aliases(name));
+    }
+
+    fn tie(&mut self, name: &str, partner: &str) {
+        self.ties.insert(name.to_owned(), partner.to_owned());
     }
 
     fn count(&self) -> u64 {
@@ -207,6 +248,22 @@ mod tests {
         assert!(
             aliases("cls.predictions.bias").contains(&"cls.predictions.decoder.bias".to_owned())
         );
+    }
+
+    #[test]
+    fn shared_names_and_ties_find_the_kept_tensor() {
+        let t = |v: f32| Tensor::from_slice(&[v, v]);
+        let tensors = vec![("kept".to_owned(), t(1.0)), ("decoder".to_owned(), t(2.0))];
+        let mut source = CheckpointParams::new(tensors, Device::Cpu, Kind::Float)
+            .with_shared_names([("dropped".to_owned(), "kept".to_owned())].into());
+        source.tie("embedding", "decoder");
+        let sum = |t: Tensor| t.sum(Kind::Float).double_value(&[]);
+        assert_eq!(sum(source.take("dropped", &[2], Init::Zeros)), 2.0);
+        assert_eq!(sum(source.take("embedding", &[2], Init::Zeros)), 4.0);
+        let _ = source.take("other", &[2], Init::Zeros);
+        let report = source.finish();
+        assert_eq!(report.missing, vec![("other".to_owned(), vec![2])]);
+        assert!(report.unexpected.is_empty(), "{report}");
     }
 
     #[test]

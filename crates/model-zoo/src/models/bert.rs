@@ -138,6 +138,11 @@ impl Bert {
                 Init::Normal(0.02),
             )
         };
+        // The MLM decoder is the word table (a file may store only the decoder's name).
+        params.tie(
+            "bert.embeddings.word_embeddings.weight",
+            "cls.predictions.decoder.weight",
+        );
         let word_embeddings = emb(params, "word_embeddings", config.vocab_size);
         let position_embeddings = emb(
             params,

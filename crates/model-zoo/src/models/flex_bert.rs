@@ -615,11 +615,11 @@ impl FlexBert {
     /// RoPE tables cover `max_len` positions (they grow on demand for longer inputs).
     pub fn new(spec: FlexSpec, task: Task, params: &mut dyn ParamSource, max_len: i64) -> Self {
         let (h, n) = (spec.hidden, spec.names);
-        let tok_embeddings = params.take(
-            &format!("{}.tok_embeddings.weight", n.embeddings),
-            &[spec.vocab, h],
-            Init::Normal(0.02),
-        );
+        // tie_word_embeddings (the only setting supported): the decoder is the token table, and
+        // safetensors' save_model keeps `decoder.weight` for ModernBERT (first in sorted order).
+        let tok_name = format!("{}.tok_embeddings.weight", n.embeddings);
+        params.tie(&tok_name, "decoder.weight");
+        let tok_embeddings = params.take(&tok_name, &[spec.vocab, h], Init::Normal(0.02));
         let position_embeddings = spec.position.map(|p| {
             params.take(
                 &format!("{}.position_embeddings.weight", n.embeddings),

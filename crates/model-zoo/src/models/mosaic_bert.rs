@@ -162,6 +162,11 @@ impl MosaicBert {
             eps: config.layer_norm_eps,
             bias: true,
         };
+        // The MLM decoder is the word table (a file may store only the decoder's name).
+        params.tie(
+            "bert.embeddings.word_embeddings.weight",
+            "cls.predictions.decoder.weight",
+        );
         let word_embeddings = params.take(
             "bert.embeddings.word_embeddings.weight",
             &[config.vocab_size, h],

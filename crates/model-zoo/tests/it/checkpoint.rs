@@ -210,3 +210,80 @@ fn issue_13_lfs_pointers_and_truncated_files_fail_the_config_check() {
     assert_eq!(entry.checkpoint_file().unwrap(), Some(whole_path.clone()));
     model_zoo::checkpoint::check_file(&whole_path).unwrap();
 }
+
+/// Issue 13 item 2: files written by `safetensors.torch.save_model`, which keeps one name per
+/// shared tensor and records the dropped ones in `__metadata__` (ModernBERT MLM keeps
+/// `decoder.weight`, dropping `model.embeddings.tok_embeddings.weight`), reproduce transformers'
+/// outputs.
+#[test]
+fn issue_13_files_written_by_save_model_load() {
+    for case in ["modernbert_mlm", "bert_mlm"] {
+        let file = data(&format!("{case}.save_model.safetensors"));
+        let diff = crate::parity::max_diff_with(case, &file);
+        assert!(diff <= 1e-5, "{case}: max |diff| {diff}");
+    }
+    // Without the metadata, the architecture's own tie still finds the embedding.
+    let plain = temp_dir("save-model-no-metadata").join("model.safetensors");
+    let tensors = Tensor::read_safetensors(data("modernbert_mlm.save_model.safetensors")).unwrap();
+    assert!(
+        tensors
+            .iter()
+            .all(|(n, _)| n != "model.embeddings.tok_embeddings.weight")
+    );
+    Tensor::write_safetensors(&tensors, &plain).unwrap();
+    assert!(
+        model_zoo::checkpoint::read_header(&plain)
+            .unwrap()
+            .shared_names()
+            .is_empty()
+    );
+    let diff = crate::parity::max_diff_with("modernbert_mlm", &plain);
+    assert!(diff <= 1e-5, "no metadata: max |diff| {diff}");
+}
+
+/// Issue 13 item 2: a file that stores the tied MLM weight only under the decoder's name loads
+/// for every architecture that ties it, and reproduces the reference outputs.
+#[test]
+fn issue_13_tied_weights_stored_under_the_decoder_name_load() {
+    for (case, embedding, decoder) in [
+        (
+            "bert_mlm",
+            "bert.embeddings.word_embeddings.weight",
+            "cls.predictions.decoder.weight",
+        ),
+        (
+            "mosaic_mlm",
+            "bert.embeddings.word_embeddings.weight",
+            "cls.predictions.decoder.weight",
+        ),
+        (
+            "flex_base_mlm",
+            "bert.embeddings.tok_embeddings.weight",
+            "decoder.weight",
+        ),
+        (
+            "modernbert_mlm",
+            "model.embeddings.tok_embeddings.weight",
+            "decoder.weight",
+        ),
+    ] {
+        let renamed: Vec<(String, Tensor)> =
+            Tensor::read_safetensors(data(&format!("{case}.safetensors")))
+                .unwrap()
+                .into_iter()
+                .map(|(name, t)| {
+                    let name = if name == embedding {
+                        decoder.to_owned()
+                    } else {
+                        name
+                    };
+                    (name, t)
+                })
+                .collect();
+        assert!(renamed.iter().any(|(n, _)| n == decoder), "{case}");
+        let file = temp_dir(&format!("decoder-only-{case}")).join("model.safetensors");
+        Tensor::write_safetensors(&renamed, &file).unwrap();
+        let diff = crate::parity::max_diff_with(case, &file);
+        assert!(diff <= 1e-5, "{case}: max |diff| {diff}");
+    }
+}
