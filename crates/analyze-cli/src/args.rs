@@ -13,14 +13,26 @@ use clap::{Parser, ValueEnum};
 /// --ignore-machine). Records with raw latencies (JSON files)
 /// get confidence intervals and significance verdicts.
 ///
+/// Records of a sharded sweep (latency-analysis --shard) are checked against their plan first:
+/// one plan hash, each job once, every job present (see --allow-partial).
+///
 /// Exit status: 0 on success, 1 when --baseline finds a regression, 2 on an error (a bad file or
-/// flag, a baseline that matches no record, a model and shape repeated in one input).
+/// flag, a baseline that matches no record, a model and shape repeated in one input, an
+/// incomplete or mixed sweep).
 #[derive(Debug, Parser)]
 #[command(name = "analyze-latency", version, about, long_about)]
 pub struct Args {
-    /// Results files (.csv or .json).
+    /// Results files (.csv or .json), folders of them (e.g. a sharded sweep's --output-dir: its
+    /// .json files, or .csv where no .json is beside it) or glob patterns ('out/*.json').
     #[arg(required = true, value_name = "RESULTS")]
     pub results: Vec<PathBuf>,
+
+    /// Analyse records that do not make one complete plan: records of several plans, jobs
+    /// recorded twice (only the first is kept) or jobs of the plan with no record (its manifests
+    /// list them). Without it such a set is an error (exit 2), so a merged sweep is never
+    /// silently partial.
+    #[arg(long)]
+    pub allow_partial: bool,
 
     /// Also write the whole report to --output-file.
     #[arg(long)]

@@ -5,6 +5,7 @@
 
 mod args;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -28,8 +29,10 @@ fn main() -> ExitCode {
 
 /// Runs the analysis; returns the number of baseline regressions.
 fn run(args: &Args) -> Result<usize> {
-    let rows = report::io::read_many(&args.results)?;
+    let files = results_files(&args.results)?;
+    let rows = report::io::read_many(&files)?;
     anyhow::ensure!(!rows.is_empty(), "the results files hold no records");
+    let rows = check_plan(rows, &files, args.allow_partial)?;
     let config = AnalysisConfig {
         ignore_machine: args.ignore_machine,
         ..AnalysisConfig::default()
@@ -75,6 +78,64 @@ fn run(args: &Args) -> Result<usize> {
         }
     }
     Ok(baseline.map_or(0, |b| b.regressions()))
+}
+
+/// The files the RESULTS arguments name: files, the results files of folders, and glob matches.
+fn results_files(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for arg in args {
+        let text = arg.to_string_lossy();
+        if !arg.exists() && text.contains(['*', '?', '[']) {
+            let matches: Vec<PathBuf> = glob::glob(&text)
+                .with_context(|| format!("pattern '{text}'"))?
+                .filter_map(Result::ok)
+                // 'out/*.json' also matches the manifests beside the results.
+                .filter(|p| !p.to_string_lossy().ends_with(".manifest.json"))
+                .collect();
+            anyhow::ensure!(!matches.is_empty(), "pattern '{text}' matches no file");
+            for path in matches {
+                files.extend(report::merge::results_files(&path)?);
+            }
+        } else {
+            let found = report::merge::results_files(arg)?;
+            anyhow::ensure!(
+                !found.is_empty(),
+                "folder {} holds no results files",
+                arg.display()
+            );
+            files.extend(found);
+        }
+    }
+    Ok(files)
+}
+
+/// Checks that records of a sharded sweep make one complete plan (see `report::merge`); with
+/// `allow_partial` only warns, and keeps the first record of a job recorded twice.
+fn check_plan(
+    rows: Vec<report::ResultRow>,
+    files: &[PathBuf],
+    allow_partial: bool,
+) -> Result<Vec<report::ResultRow>> {
+    let manifests: Vec<_> = report::merge::manifests_for(files)?
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    let coverage = report::merge::coverage(&rows, &manifests);
+    if coverage.is_complete() {
+        return Ok(rows);
+    }
+    for problem in coverage.problems() {
+        eprintln!("analyze-latency: {problem}");
+    }
+    anyhow::ensure!(
+        allow_partial,
+        "the results are not one complete plan (above); --allow-partial analyses them anyway"
+    );
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.job_id.as_ref().is_none_or(|id| seen.insert(id.clone())))
+        .collect())
 }
 
 /// The results files as messages name them.

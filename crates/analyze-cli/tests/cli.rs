@@ -397,3 +397,97 @@ fn plotting_a_python_json_file_with_nan_latencies_does_not_fail() {
     let out = analyze_with(&[file.as_os_str(), "--plot".as_ref(), charts.as_os_str()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// A sweep of 4 jobs (models a, b at seq 128 and 512) in 2 shards of plan `hash`, written as
+/// latency-analysis writes them into an --output-dir: results and manifests.
+fn sharded_sweep(dir: &Path, hash: &str, shards: &[usize]) {
+    let jobs: Vec<(String, ResultRow)> = ["a", "b"]
+        .iter()
+        .flat_map(|m| [128, 512].map(|seq| (*m, seq)))
+        .enumerate()
+        .map(|(i, (m, seq))| {
+            let mut row = record(m, seq, 10.0 + i as f64, i);
+            row.job_id = Some(format!("{hash}-job{i}"));
+            row.plan_hash = Some(hash.to_owned());
+            (format!("{m} (batch 1, seq {seq})"), row)
+        })
+        .collect();
+    let plan_jobs: Vec<serde_json::Value> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, (label, row))| {
+            serde_json::json!({"id": row.job_id, "label": label, "shard": i / 2 + 1, "job": {}})
+        })
+        .collect();
+    for &shard in shards {
+        let csv = dir.join(format!("shard-{shard}-of-2.csv"));
+        let rows: Vec<ResultRow> = jobs[(shard - 1) * 2..shard * 2]
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect();
+        let done: Vec<&str> = rows.iter().map(|r| r.job_id.as_deref().unwrap()).collect();
+        let manifest = serde_json::json!({
+            "tool_version": "0.1.0", "plan_hash": hash, "shard": format!("{shard}/2"),
+            "shard_strategy": "slice", "host_name": null, "cpu_model": null, "device": "cpu",
+            "device_name": null, "driver_version": null, "libtorch_version": null,
+            "started": "2026-11-30T00:00:00Z", "finished": "2026-11-30T00:01:00Z",
+            "interrupted": false, "plan_jobs": plan_jobs, "done": done, "failed": [],
+        });
+        std::fs::write(
+            csv.with_extension("manifest.json"),
+            serde_json::to_string_pretty(&manifest).unwrap(),
+        )
+        .unwrap();
+        write(&csv, rows);
+    }
+}
+
+#[test]
+fn merging_shards_detects_a_missing_shard_a_duplicate_shard_and_a_foreign_plan() {
+    let dir = temp_dir("merge");
+    let complete = dir.join("complete");
+    std::fs::create_dir_all(&complete).unwrap();
+    sharded_sweep(&complete, "plan1", &[1, 2]);
+    // The folder: one plan, every job once.
+    let out = analyze(&[&complete]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("b"), "{}", stdout(&out));
+    // A glob pattern over the same files.
+    let pattern = complete.join("shard-*.json");
+    let out = analyze(&[&pattern]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Shard 2 missing: named, exit 2; --allow-partial analyses what is there.
+    let partial = dir.join("partial");
+    std::fs::create_dir_all(&partial).unwrap();
+    sharded_sweep(&partial, "plan1", &[1]);
+    let out = analyze(&[&partial]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 of the plan's 4 jobs have no record")
+            && stderr(&out).contains("b (batch 1, seq 128)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = analyze_with(&[partial.as_os_str(), "--allow-partial".as_ref()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Shard 1 given twice.
+    let twice = complete.join("shard-1-of-2.json");
+    let out = analyze(&[&complete, &twice]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("recorded 2 times"),
+        "{}",
+        stderr(&out)
+    );
+    // A shard of another plan mixed in.
+    let foreign = dir.join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    sharded_sweep(&foreign, "plan2", &[2]);
+    let out = analyze(&[&complete, &foreign.join("shard-2-of-2.json")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 different plans"),
+        "{}",
+        stderr(&out)
+    );
+}

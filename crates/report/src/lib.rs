@@ -34,6 +34,7 @@ mod error;
 pub mod export;
 pub mod io;
 pub mod manifest;
+pub mod merge;
 pub mod plot;
 pub mod record;
 pub mod schema;
