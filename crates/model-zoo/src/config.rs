@@ -222,8 +222,8 @@ impl ModelEntry {
             }
             ModelType::MosaicBert => {
                 if family == "bert" {
-                    // MosaicBERT's norms ignore BERT's 1e-12 and its vocabulary is padded to 8.
-                    base.remove("layer_norm_eps");
+                    // Upstream builds MosaicBERT's config from the BERT config.json as it is
+                    // (its norms read layer_norm_eps from it), with the vocabulary padded to 8.
                     round_vocab(&mut base);
                 } else if family != "mosaic_bert" {
                     return Err(mismatch());
@@ -698,8 +698,35 @@ mod tests {
         }
         with(bert("classifier_dropout"), "hf_bert").unwrap();
         with(bert("pad_token_id"), "hf_bert").unwrap();
-        let err = with(bert("layer_norm_eps"), "mosaic_bert").map(|_| ());
-        assert!(err.is_ok(), "mosaic_bert drops BERT's eps: {err:?}");
+        // MosaicBERT reads BERT's layer_norm_eps (upstream's norms use config.layer_norm_eps).
+        let err = with(bert("layer_norm_eps"), "mosaic_bert")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("key 'layer_norm_eps' is null"), "{err}");
+    }
+
+    /// Issue 13 item 4: mosaicml/examples' `bert_layers.py` norms use `config.layer_norm_eps`, and
+    /// its default config (bert-base-uncased's) says 1e-12; a BERT config.json's value is kept.
+    #[test]
+    fn issue_13_mosaic_bert_layer_norm_eps_is_upstreams() {
+        let eps = |name: &str| {
+            let e = entry(serde_json::json!({"name": "m", "model_type": "mosaic_bert",
+                "pretrained_model_name": name}));
+            let Architecture::Mosaic(config) = e.architecture().unwrap() else {
+                panic!("{name}")
+            };
+            config.layer_norm_eps
+        };
+        assert_eq!(eps("mosaic-bert-base"), 1e-12);
+        assert_eq!(eps("bert-base-uncased"), 1e-12);
+        assert_eq!(MosaicBertConfig::default().layer_norm_eps, 1e-12);
+        let dir = std::env::temp_dir().join(format!("model-zoo-mosaic-eps-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut bert = preset("bert-base-uncased").unwrap();
+        bert["layer_norm_eps"] = 1e-3.into();
+        std::fs::write(dir.join("config.json"), bert.to_string()).unwrap();
+        assert_eq!(eps(&dir.display().to_string()), 1e-3);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!   <https://huggingface.co/answerdotai/ModernBERT-base/blob/main/config.json> (released
 //!   `classifier_pooling: mean`, global theta 160000)
 //! - `mosaic-bert-base` (alias `mosaicml/mosaic-bert-base`): MosaicBERT-base, BERT-base sizes with
-//!   the repository's defaults (vocabulary 30528, LayerNorm eps 1e-5, intermediate 3072).
+//!   the repository's defaults (vocabulary 30528, intermediate 3072, and BERT-base's LayerNorm eps
+//!   1e-12, which upstream's `bert_layers.py` norms read from the config).
 
 use serde_json::{Value, json};
 
@@ -53,7 +54,7 @@ pub fn preset(name: &str) -> Option<Value> {
         "mosaic-bert-base" | "mosaicml/mosaic-bert-base" => json!({
             "model_type": "mosaic_bert", "vocab_size": 30528, "hidden_size": 768,
             "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,
-            "hidden_act": "gelu", "type_vocab_size": 2, "layer_norm_eps": 1e-5, "pad_token_id": 0,
+            "hidden_act": "gelu", "type_vocab_size": 2, "layer_norm_eps": 1e-12, "pad_token_id": 0,
             "alibi_starting_size": 512, "max_position_embeddings": 512
         }),
         _ => return None,

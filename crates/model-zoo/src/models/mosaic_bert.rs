@@ -1,6 +1,9 @@
 //! MosaicBERT (`model_type: mosaic_bert`): BERT with ALiBi instead of position embeddings, a fused
-//! QKV projection with bias, a gated (GLU) feed-forward block with post-norm, LayerNorm eps 1e-5
-//! (models.md §3).
+//! QKV projection with bias, a gated (GLU) feed-forward block with post-norm (models.md §3).
+//!
+//! LayerNorm epsilon as upstream's `bert_layers.py` (mosaicml/examples): the embedding,
+//! attention-output and MLP norms use `layer_norm_eps` (default 1e-12, BERT's), the MLM head's
+//! `BertPredictionHeadTransform` norm is always 1e-12. models.md §3 says 1e-5; see docs/models.md.
 //!
 //! Paper: Portes et al., "MosaicBERT" (2023), <https://arxiv.org/abs/2312.17482>. Upstream:
 //! mosaicml/examples `bert/src/bert_layers.py`, and the ModernBERT repository's
@@ -21,7 +24,8 @@ use crate::layers::params::{Init, ParamSource};
 use crate::layers::unpad::RealTokens;
 
 /// The MosaicBERT configuration keys that shape the forward pass. Defaults are MosaicBERT-base:
-/// BERT-base sizes, intermediate 3072, vocabulary 30528 (30522 rounded up to a multiple of 8).
+/// BERT-base sizes, intermediate 3072, vocabulary 30528 (30522 rounded up to a multiple of 8),
+/// LayerNorm eps 1e-12.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MosaicBertConfig {
@@ -39,7 +43,8 @@ pub struct MosaicBertConfig {
     pub hidden_act: String,
     /// Token types (all inputs use type 0).
     pub type_vocab_size: i64,
-    /// LayerNorm epsilon (the repository's norms use 1e-5).
+    /// Epsilon of the embedding, attention-output and MLP LayerNorms (upstream's default is
+    /// BERT's 1e-12). The MLM head's norm ignores it: upstream hard-codes 1e-12 there.
     pub layer_norm_eps: f64,
     /// Padding token id.
     pub pad_token_id: i64,
@@ -67,7 +72,7 @@ impl Default for MosaicBertConfig {
             intermediate_size: 3072,
             hidden_act: "gelu".into(),
             type_vocab_size: 2,
-            layer_norm_eps: 1e-5,
+            layer_norm_eps: 1e-12,
             pad_token_id: 0,
             alibi_starting_size: 512,
             normalization: "layernorm".into(),
@@ -123,6 +128,10 @@ pub fn alibi_slopes(heads: i64) -> Vec<f64> {
     );
     slopes
 }
+
+/// The epsilon of the MLM head's LayerNorm, whatever `layer_norm_eps` says: upstream's
+/// `BertPredictionHeadTransform` builds `torch.nn.LayerNorm(config.hidden_size, eps=1e-12)`.
+pub const HEAD_LAYER_NORM_EPS: f64 = 1e-12;
 
 struct MosaicLayer {
     wqkv: Linear,
@@ -213,7 +222,10 @@ impl MosaicBert {
             task,
             h,
             config.vocab_size,
-            norm,
+            NormKind::LayerNorm {
+                eps: HEAD_LAYER_NORM_EPS,
+                bias: true,
+            },
             Activation::parse("head_pred_act", &config.head_pred_act)?,
         );
         let slopes =

@@ -14,7 +14,8 @@ References:
 * ModernBERT and classic BERT: HuggingFace ``transformers`` (eager attention, CPU, fp32), models
   built from configs with random weights (no hub access).
 * MosaicBERT and FlexBERT: the plain-PyTorch references ``MosaicBert`` and ``FlexBert`` below,
-  written from ``shared/specs/models.md`` sections 1 and 3 (padded layout, proper key-padding mask).
+  written from ``shared/specs/models.md`` sections 1 and 3 (padded layout, proper key-padding mask);
+  MosaicBERT's LayerNorm epsilons follow mosaicml/examples ``bert_layers.py`` (docs/models.md).
 
 Every parameter is randomly perturbed after construction (norm weights are not all ones, biases
 are not all zeros), so code that is wrong but close cannot pass by luck.
@@ -273,8 +274,11 @@ class MosaicBert:
             ]
         return specs
 
-    def ln(self, p, name, x):
-        return F.layer_norm(x, (x.shape[-1],), p[name + ".weight"], p[name + ".bias"], self.c["layer_norm_eps"])
+    def ln(self, p, name, x, eps=None):
+        # bert_layers.py: the embedding, attention-output and GLU-MLP LayerNorms use
+        # config.layer_norm_eps; BertPredictionHeadTransform hard-codes eps=1e-12.
+        eps = self.c["layer_norm_eps"] if eps is None else eps
+        return F.layer_norm(x, (x.shape[-1],), p[name + ".weight"], p[name + ".bias"], eps)
 
     def forward(self, p, input_ids, attention_mask):
         c = self.c
@@ -311,7 +315,7 @@ class MosaicBert:
             pooled = torch.tanh(linear(p, "bert.pooler.dense", x[:, 0]))
             return linear(p, "classifier", pooled)
         h = act_fn(c.get("head_pred_act", "gelu"))(linear(p, "cls.predictions.transform.dense", x))
-        h = self.ln(p, "cls.predictions.transform.LayerNorm", h)
+        h = self.ln(p, "cls.predictions.transform.LayerNorm", h, eps=1e-12)
         return F.linear(h, p["bert.embeddings.word_embeddings.weight"], p["cls.predictions.decoder.bias"])
 
 
@@ -573,10 +577,15 @@ MOSAIC_CONFIG = {
     "hidden_act": "gelu",
     "head_pred_act": "gelu",
     "normalization": "layernorm",
-    "layer_norm_eps": 1e-5,
+    # Upstream's default (BertConfig of bert-base-uncased), which bert_layers.py's norms read.
+    "layer_norm_eps": 1e-12,
     "pad_token_id": BERT_PAD,
     "alibi_starting_size": 512,
 }
+
+# As MOSAIC_CONFIG with a large layer_norm_eps, where using it (embedding, attention-output and
+# MLP norms) or not (the MLM head's fixed 1e-12) changes the logits well beyond 1e-5.
+MOSAIC_LARGE_EPS_CONFIG = dict(MOSAIC_CONFIG, layer_norm_eps=1e-3)
 
 FLEX_COMMON = {
     "hidden_size": 32,
@@ -851,14 +860,21 @@ def cases():
 
     mosaic_seq = 28
     mosaic_notes = ("Plain-PyTorch MosaicBERT reference (make_fixtures.MosaicBert): word + token_type(0) "
-                    "embeddings, LayerNorm eps 1e-5, ALiBi with 6 heads (slopes 1/4, 1/16, 1/64, 1/256, "
-                    "1/2, 1/8), fused Wqkv with bias, key mask (1-mask)*-10000, post-norm, GLU FFN "
-                    "gelu(first I)*second I. ")
+                    "embeddings, LayerNorm eps config.layer_norm_eps (1e-12) except the MLM head's "
+                    "transform.LayerNorm (always 1e-12, as bert_layers.py), ALiBi with 6 heads "
+                    "(slopes 1/4, 1/16, 1/64, 1/256, 1/2, 1/8), fused Wqkv with bias, key mask "
+                    "(1-mask)*-10000, post-norm, GLU FFN gelu(first I)*second I. ")
     out["mosaic_mlm"] = lambda: run_ref_case(
         "mosaic_mlm", MosaicBert, "mosaic_bert", MOSAIC_CONFIG, "mlm", None, mosaic_seq,
         mosaic_notes + "MLM head transform.dense->gelu->transform.LayerNorm->decoder tied to "
         "word_embeddings (cls.predictions.decoder.weight not stored) + cls.predictions.decoder.bias. "
         "No pooler.",
+        BERT_PAD, BERT_CLS, BERT_SEP)
+    out["mosaic_mlm_large_eps"] = lambda: run_ref_case(
+        "mosaic_mlm_large_eps", MosaicBert, "mosaic_bert", MOSAIC_LARGE_EPS_CONFIG, "mlm", None,
+        mosaic_seq,
+        mosaic_notes + "layer_norm_eps 1e-3: the embedding, attention-output and mlp.layernorm norms "
+        "use 1e-3, the MLM head's transform.LayerNorm 1e-12 (fixed upstream). Head as mosaic_mlm.",
         BERT_PAD, BERT_CLS, BERT_SEP)
     out["mosaic_cls"] = lambda: run_ref_case(
         "mosaic_cls", MosaicBert, "mosaic_bert", MOSAIC_CONFIG, "classification", 2, mosaic_seq,
