@@ -159,7 +159,9 @@ mod tests {
             "--batch-size 1,8 --sequence-length 128,512",
             "for dtype in fp32 bf16",
             "--lengths uniform:64..512",
-            "model-zoo-tests\" cuda_memory",
+            "model-zoo-tests\" cuda_",
+            "--min-time 2",
+            "energy_j_per_batch",
             "exit \"$failed\"",
         ] {
             assert!(SCRIPT.contains(needle), "{needle}");

@@ -5,7 +5,9 @@
 //! - `run-default`: the README's main job: bootstrap, release build, `latency-analysis` on the
 //!   built-in default config with CPU-friendly settings.
 //! - `test`: the README's test command: bootstrap, `cargo fmt --check`, `cargo clippy`, release
-//!   build of the binaries (their linkage is tested), `cargo test --workspace`.
+//!   build of the binaries (their linkage is tested), `cargo test --workspace`, `slurm-test`.
+//!
+//! - `slurm-test`: a sharded sweep on a real one-node Slurm cluster (`scripts/slurm-local.sh`).
 //!
 //! - `gpu-check`: build here, and put stripped binaries plus a script into `.gpu-check/` for a lent
 //!   GPU machine (which has torch but no Rust); prints the command that runs them there.
@@ -22,6 +24,7 @@ mod gpu_check;
 #[path = "../../build-support/libtorch_version.rs"]
 mod libtorch_version;
 mod run_default;
+mod slurm_test;
 mod test;
 
 use std::path::PathBuf;
@@ -46,8 +49,13 @@ enum Task {
     Bootstrap,
     /// The main job: bootstrap, build in release mode, run latency-analysis on the default config.
     RunDefault,
-    /// The test suite: bootstrap, fmt --check, clippy -D warnings, release build, cargo test.
+    /// The test suite: bootstrap, fmt --check, clippy -D warnings, release build, cargo test,
+    /// then slurm-test.
     Test,
+    /// A sharded sweep on a real one-node Slurm cluster (installed with apt-get when missing):
+    /// emit, submit, re-queue a task mid-shard, merge (docs/cluster.md). BERT_LATENCY_SKIP_SLURM=1
+    /// leaves it out of `test` where Slurm cannot be installed.
+    SlurmTest,
     /// Prepare the CUDA checks for a GPU machine: stripped release binaries, model-zoo's unit
     /// tests and run.sh in .gpu-check/; prints the command that runs them there (docs/gpu.md).
     GpuCheck,
@@ -68,6 +76,7 @@ fn main() -> ExitCode {
         Task::Bootstrap => bootstrap::ensure(&root).map(|_| ()),
         Task::RunDefault => run_default::run(&root),
         Task::Test => test::run(&root),
+        Task::SlurmTest => slurm_test::run(&root),
         Task::GpuCheck => gpu_check::run(&root),
         Task::BenchTransformers { extra } => bench::run(&root, &extra),
     };

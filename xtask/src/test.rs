@@ -4,11 +4,11 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::bootstrap;
 use crate::cargo::{cargo, exec};
+use crate::{bootstrap, slurm_test};
 
-/// Runs bootstrap, the format check, clippy, the release build and the tests, stopping at the first
-/// failure.
+/// Runs bootstrap, the format check, clippy, the release build, the tests and the Slurm scenario,
+/// stopping at the first failure.
 pub fn run(root: &Path) -> Result<()> {
     bootstrap::ensure(root)?;
     exec(cargo(root).args(["fmt", "--all", "--", "--check"]))?;
@@ -27,5 +27,6 @@ pub fn run(root: &Path) -> Result<()> {
             .args(["test", "--workspace"])
             .env("BERT_LATENCY_REQUIRE_RELEASE_BINARY", "1"),
     )?;
-    Ok(())
+    // The cluster scenario of docs/cluster.md, on a real one-node Slurm.
+    slurm_test::run(root)
 }

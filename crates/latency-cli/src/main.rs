@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, anyhow};
 use clap::Parser;
-use model_zoo::{DeviceChoice, LibtorchInfo, tch};
-use runner::{CpuDevice, CudaDevice, Device, Outcome, Plan, Runner, RunnerOptions, ShardSpec};
+use model_zoo::{DeviceChoice, LibtorchInfo};
+use runner::{Device, Outcome, Plan, Runner, RunnerOptions, ShardSpec};
 
 use crate::args::Args;
 use crate::files::RunFiles;
@@ -49,10 +49,7 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
         model_zoo::set_threads(threads);
     }
     let choice: DeviceChoice = args.device.parse()?;
-    let device: Box<dyn Device> = match choice.resolve()? {
-        tch::Device::Cuda(index) => Box::new(CudaDevice::new(index)),
-        _ => Box::new(CpuDevice),
-    };
+    let device = runner::open_device(choice)?;
     if choice == DeviceChoice::Auto {
         out.notice(&format!("--device auto chose {}", device.name()));
     }
@@ -85,7 +82,7 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
     let whole = Plan::new(&entries, &settings);
     let shard = args.shard_spec()?;
     if args.dry_run {
-        return Ok(dry_run(&whole, shard, args, device.torch(), out));
+        return Ok(dry_run(&whole, shard, args, &*device, out));
     }
     let csv = files::results_path(args, shard);
     let sharding = shard.map(|spec| (spec, args.shard_strategy));
@@ -192,7 +189,7 @@ fn dry_run(
     plan: &Plan,
     shard: Option<ShardSpec>,
     args: &Args,
-    device: tch::Device,
+    device: &dyn Device,
     out: &Output,
 ) -> ExitCode {
     let shards = shard.and_then(|spec| {

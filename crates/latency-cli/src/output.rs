@@ -217,7 +217,7 @@ impl Output {
         }
         if kinds("device") {
             text.push_str(
-                "\nMemory: CUDA allocator peak (tensors, weights included) during the measured batches.",
+                "\nMemory: CUDA allocator peak during the measured batches (weights, one batch's inputs, activations).",
             );
         }
         if self.table_on_stderr {

@@ -151,7 +151,8 @@ pub struct ResultRow {
     /// weights, one batch's inputs and the activations; the other staged input batches are left
     /// out (they are `input_memory_mb`), with or without `--include-transfer`. On the CPU
     /// (`memory_kind host`): the model's resident footprint (after its build over before) plus
-    /// the growth of the resident set at its peak during this record's measured batches. The
+    /// the growth of the resident set at its peak during this record's warm-up and measured
+    /// batches. The
     /// Python tool wrote 0.0 on CPU.
     pub peak_memory_mb: Option<f64>,
     /// CUDA allocator bytes held after measuring, staged inputs left out (weights and the model's

@@ -66,6 +66,17 @@ pub trait Device {
     fn identity(&self) -> Identity;
 }
 
+/// The device a user's choice (`auto`, `cpu`, `cuda`, `cuda:N`) means on this machine.
+///
+/// # Errors
+/// As [`model_zoo::DeviceChoice::resolve`]: CUDA asked for and not available.
+pub fn open(choice: model_zoo::DeviceChoice) -> model_zoo::Result<Box<dyn Device>> {
+    Ok(match choice.resolve()? {
+        tch::Device::Cuda(index) => Box::new(CudaDevice::new(index)),
+        _ => Box::new(CpuDevice),
+    })
+}
+
 /// The CPU.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CpuDevice;

@@ -28,9 +28,13 @@ pub struct JobCost {
     pub flops_per_forward: Option<f64>,
 }
 
-/// Each job of `plan` with its cost, or the reason its model cannot be built. Each model is
-/// built once, on `device`, with short rotary tables.
-pub fn inspect(plan: &Plan, device: tch::Device) -> Vec<(&PlannedJob, Result<JobCost, String>)> {
+/// Each job of `plan` with its cost, or the reason its model cannot be built or run at the job's
+/// shape. Each model is built once, on `device`, with short rotary tables.
+pub fn inspect<'p>(
+    plan: &'p Plan,
+    device: &dyn crate::Device,
+) -> Vec<(&'p PlannedJob, Result<JobCost, String>)> {
+    let device = device.torch();
     let mut built: Option<(String, Result<model_zoo::Model, String>)> = None;
     plan.jobs()
         .iter()

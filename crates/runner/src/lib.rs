@@ -45,7 +45,9 @@ pub mod run;
 pub mod shard;
 pub mod testing;
 
-pub use crate::device::{AllocatorMemory, CpuDevice, CudaDevice, Device, GpuLink, Identity};
+pub use crate::device::{
+    AllocatorMemory, CpuDevice, CudaDevice, Device, GpuLink, Identity, open as open_device,
+};
 pub use crate::error::{Error, Result};
 pub use crate::inspect::{JobCost, inspect};
 pub use crate::plan::{

@@ -329,18 +329,22 @@ impl<'p> Iterator for Runner<'p, '_> {
 
 /// Runs a tiny model once: libtorch sets up thread pools, allocators and kernels (and on a GPU the
 /// CUDA context) on first use, and that one-time memory must not be charged to whichever model of
-/// the plan is built first.
+/// the plan is built first; the C allocator is brought to its steady state too.
 fn warm_up_runtime(device: &dyn Device, dtype: model_zoo::Dtype) {
+    // glibc serves large blocks with mmap until the first one is freed, then raises its mmap
+    // threshold (up to 32 MiB) and serves them from the heap: a long-running process's steady
+    // state. Reach it now, so that the first model is not measured under other rules.
+    drop(std::hint::black_box(vec![0u8; 32 << 20]));
     let entry = serde_json::from_value::<model_zoo::ModelEntry>(serde_json::json!({
-        "name": "runtime warm-up", "model_type": "hf_bert",
-        "model_config": {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 4,
-                         "intermediate_size": 64, "vocab_size": 128}
+        "name": "runtime warm-up", "model_type": "hf_bert", "task_type": "mlm",
+        "model_config": {"hidden_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4,
+                         "intermediate_size": 128, "vocab_size": 1024}
     }));
     let options = BuildOptions {
         device: device.torch(),
         kind: dtype.kind(),
         seed: 0,
-        max_len: 16,
+        max_len: 128,
     };
     let Ok(model) = entry
         .map_err(|e| e.to_string())
@@ -349,7 +353,7 @@ fn warm_up_runtime(device: &dyn Device, dtype: model_zoo::Dtype) {
         return;
     };
     if let Ok(mut batches) =
-        InputGenerator::random(model_zoo::Lengths::Full, 0, 128).and_then(|g| g.batches(2, 16, 1))
+        InputGenerator::random(model_zoo::Lengths::Full, 0, 1024).and_then(|g| g.batches(8, 128, 1))
     {
         if let Some(batch) = batches.pop() {
             let _ = model.run_batch(&device.stage(&batch));
@@ -445,29 +449,12 @@ impl JobRun<'_> {
                 },
             );
             if phase == Phase::Warmup && !gpu {
-                // Freed heap goes back to the system before warm-up, not right before timing:
-                // the warm-up batches fault back in what the measured ones need.
+                // Host memory: freed heap goes back to the system and the peak resident set
+                // restarts here, before warm-up (not right before timing, where the first
+                // measured batch would pay the page faults). This job's batches, warm-up and
+                // measured, must fault in their working set from here, so what they add is
+                // measured whatever an earlier job left resident or freed.
                 trim_heap();
-            }
-            if phase != Phase::Measure {
-                return;
-            }
-            if gpu {
-                if let Err(e) = self.device.reset_peak_memory() {
-                    self.warn(&format!("the allocator's peak was not reset: {e}"));
-                }
-                // Without a reader there is no sampler; the reason was given when the runner
-                // started.
-                if let Ok(reader) = self.device.telemetry_reader() {
-                    match Sampler::start(reader, self.options.sampler) {
-                        Ok(s) => *sampler.borrow_mut() = Some(s),
-                        Err(e) => self.warn(&format!("power sampling did not start: {e}")),
-                    }
-                }
-            } else {
-                // The peak resident set restarts here, from the resident set now: what this
-                // job's batches add is measured from it, so memory an earlier job left behind
-                // (allocator caches, oneDNN scratch) does not count.
                 if let PeakReset::NotReset { reason } = reset_peak_rss() {
                     self.warn(&format!(
                         "host memory is not recorded: the peak resident set could not be reset \
@@ -476,6 +463,20 @@ impl JobRun<'_> {
                     return;
                 }
                 host_start.set(process_memory().ok().map(|m| m.rss_bytes));
+            }
+            if phase != Phase::Measure || !gpu {
+                return;
+            }
+            if let Err(e) = self.device.reset_peak_memory() {
+                self.warn(&format!("the allocator's peak was not reset: {e}"));
+            }
+            // Without a reader there is no sampler; the reason was given when the runner
+            // started.
+            if let Ok(reader) = self.device.telemetry_reader() {
+                match Sampler::start(reader, self.options.sampler) {
+                    Ok(s) => *sampler.borrow_mut() = Some(s),
+                    Err(e) => self.warn(&format!("power sampling did not start: {e}")),
+                }
             }
         };
         let phase_end = |phase: Phase| {
@@ -519,8 +520,8 @@ impl JobRun<'_> {
                 Err(_) => None,
             }
         } else {
-            // The model's resident footprint plus what this job's measured batches added at
-            // their peak.
+            // The model's resident footprint plus what this job's batches (warm-up and measured)
+            // added at their peak.
             match (self.footprint, host_start.get(), process_memory()) {
                 (Some(footprint), Some(start), Ok(now)) => Some(Memory {
                     kind: MemoryKind::Host,
