@@ -355,3 +355,28 @@ impl Model {
         .map_err(|panic| Error::Forward(panic_message(panic.as_ref())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_libtorch_error_while_building_is_an_error_not_a_panic() {
+        if tch::Cuda::device_count() > 0 {
+            return; // the failure below needs a machine without a GPU
+        }
+        let entry: ModelEntry = serde_json::from_value(serde_json::json!({
+            "name": "tiny", "model_type": "hf_bert",
+            "model_config": {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 4,
+                             "intermediate_size": 64, "vocab_size": 128}
+        }))
+        .unwrap();
+        // Moving weights to a GPU that is not there makes libtorch throw while building.
+        let options = BuildOptions {
+            device: Device::Cuda(0),
+            ..BuildOptions::default()
+        };
+        let err = build(&entry, &options).err().expect("no GPU, so the build fails");
+        assert!(matches!(err, Error::Build(ref m) if !m.is_empty()), "{err}");
+    }
+}
