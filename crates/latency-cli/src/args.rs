@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use model_zoo::{Dtype, Lengths};
-use runner::{Inputs, Settings, ShardSpec, ShardStrategy, SteadyStateRule};
+use runner::{Inputs, Sampling, Settings, ShardSpec, ShardStrategy, SteadyStateRule};
 
 /// Measure the inference latency of BERT-family encoders on a GPU or CPU.
 ///
@@ -387,17 +387,19 @@ impl Args {
             inputs: self.inputs(),
             seed: self.seed,
             include_transfer: self.include_transfer,
-            warmup_batches: self.warmup_batches,
-            warmup_time_s: self.warmup_time,
-            steady_state: self.steady_state.map(|tolerance| SteadyStateRule {
-                window: 10,
-                tolerance,
-            }),
-            num_samples: self.num_samples,
-            measure_batches: self.measure_batches,
-            min_time_s: self.min_time,
-            target_ci: self.target_ci,
-            max_time_s: self.max_time,
+            sampling: Sampling {
+                warmup_batches: self.warmup_batches,
+                warmup_time_s: self.warmup_time,
+                steady_state: self.steady_state.map(|tolerance| SteadyStateRule {
+                    window: 10,
+                    tolerance,
+                }),
+                num_samples: self.num_samples,
+                measure_batches: self.measure_batches,
+                min_time_s: self.min_time,
+                target_ci: self.target_ci,
+                max_time_s: self.max_time,
+            },
         }
     }
 }
@@ -427,7 +429,10 @@ mod tests {
             (1000, 10, 100)
         );
         assert_eq!(args.device, "auto");
-        assert_eq!(args.settings("cpu".into()).sampling(8).measure_batches, 100);
+        assert_eq!(
+            args.settings("cpu".into()).sampling_for(8).measure_batches,
+            100
+        );
     }
 
     #[test]
@@ -446,8 +451,8 @@ mod tests {
         let settings = args.settings("cpu".into());
         assert_eq!(
             (
-                settings.sampling(1).measure_batches,
-                settings.sampling(8).measure_batches
+                settings.sampling_for(1).measure_batches,
+                settings.sampling_for(8).measure_batches
             ),
             (20, 3)
         );
@@ -510,8 +515,11 @@ mod tests {
         assert_eq!(steady.steady_state, Some(0.03));
         let steady = Args::parse_from(["x", "--steady-state", "0.05", "--warmup-time", "2"]);
         let settings = steady.settings("cpu".into());
-        assert_eq!(settings.steady_state.map(|s| s.tolerance), Some(0.05));
-        assert_eq!(settings.warmup_time_s, 2.0);
+        assert_eq!(
+            settings.sampling.steady_state.map(|s| s.tolerance),
+            Some(0.05)
+        );
+        assert_eq!(settings.sampling.warmup_time_s, 2.0);
         assert_eq!(
             Args::parse_from(["x", "--dtype", "bf16"]).dtype,
             Dtype::Bf16

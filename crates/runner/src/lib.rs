@@ -15,7 +15,7 @@
 //!
 //! ```
 //! use model_zoo::{Dtype, Lengths, ModelEntry};
-//! use runner::{CpuDevice, Inputs, Outcome, Plan, Runner, RunnerOptions, Settings, Silent};
+//! use runner::{CpuDevice, Inputs, Outcome, Plan, Runner, RunnerOptions, Sampling, Settings, Silent};
 //!
 //! let entry: ModelEntry = serde_json::from_value(serde_json::json!({
 //!     "name": "tiny", "model_type": "hf_bert",
@@ -25,8 +25,8 @@
 //! let settings = Settings {
 //!     batch_sizes: vec![2], sequence_lengths: vec![16], dtype: Dtype::Fp32,
 //!     device: "cpu".into(), threads: 1, inputs: Inputs::Random(Lengths::Full), seed: 0,
-//!     include_transfer: false, warmup_batches: 1, warmup_time_s: 0.0, steady_state: None,
-//!     num_samples: 10, measure_batches: 3, min_time_s: None, target_ci: None, max_time_s: None,
+//!     include_transfer: false,
+//!     sampling: Sampling { warmup_batches: 1, measure_batches: 3, ..Sampling::default() },
 //! };
 //! let plan = Plan::new(&[entry], &settings);
 //! let results: Vec<_> = Runner::new(&plan, &CpuDevice, &Silent, RunnerOptions::default()).collect();

@@ -110,6 +110,22 @@ pub struct Sampling {
     pub max_time_s: Option<f64>,
 }
 
+impl Default for Sampling {
+    /// The Python tool's: 10 warm-up batches, 1000 samples, 100 measured batches; no time rules.
+    fn default() -> Self {
+        Self {
+            warmup_batches: 10,
+            warmup_time_s: 0.0,
+            steady_state: None,
+            num_samples: 1000,
+            measure_batches: 100,
+            min_time_s: None,
+            target_ci: None,
+            max_time_s: None,
+        }
+    }
+}
+
 impl Sampling {
     /// The harness settings of this sampling.
     ///
@@ -188,22 +204,9 @@ pub struct Settings {
     pub seed: u64,
     /// Time the host-to-device copy too (only meaningful on a GPU).
     pub include_transfer: bool,
-    /// Warm-up batches (`--warmup-batches`).
-    pub warmup_batches: u32,
-    /// Least warm-up time, s (`--warmup-time`).
-    pub warmup_time_s: f64,
-    /// Warm up until steady state (`--steady-state`).
-    pub steady_state: Option<SteadyStateRule>,
-    /// `--num-samples`.
-    pub num_samples: u32,
-    /// `--measure-batches`.
-    pub measure_batches: u32,
-    /// `--min-time`, s.
-    pub min_time_s: Option<f64>,
-    /// `--target-ci`.
-    pub target_ci: Option<f64>,
-    /// `--max-time`, s.
-    pub max_time_s: Option<f64>,
+    /// Warm-up and stopping as the flags give them (`measure_batches` before the cap by
+    /// `num_samples`, which [`Settings::sampling_for`] applies per batch size).
+    pub sampling: Sampling,
 }
 
 impl Settings {
@@ -218,18 +221,13 @@ impl Settings {
 
     /// The sampling of a job at `batch_size`: `--measure-batches` capped by the batches that
     /// `--num-samples` make, as in the Python tool.
-    pub fn sampling(&self, batch_size: u32) -> Sampling {
+    pub fn sampling_for(&self, batch_size: u32) -> Sampling {
+        let s = &self.sampling;
         Sampling {
-            warmup_batches: self.warmup_batches,
-            warmup_time_s: self.warmup_time_s,
-            steady_state: self.steady_state,
-            num_samples: self.num_samples,
-            measure_batches: self
+            measure_batches: s
                 .measure_batches
-                .min(self.num_samples.div_ceil(batch_size.max(1))),
-            min_time_s: self.min_time_s,
-            target_ci: self.target_ci,
-            max_time_s: self.max_time_s,
+                .min(s.num_samples.div_ceil(batch_size.max(1))),
+            ..s.clone()
         }
     }
 }
@@ -319,7 +317,7 @@ impl Plan {
                         inputs: settings.inputs.clone(),
                         seed: settings.seed,
                         time_boundary: settings.time_boundary(),
-                        sampling: settings.sampling(batch_size),
+                        sampling: settings.sampling_for(batch_size),
                     };
                     let id = short_sha256(job.canonical().as_bytes());
                     // A repeated batch size or sequence length is the same job: once.
@@ -437,14 +435,12 @@ pub(crate) mod tests {
             inputs: Inputs::Random(Lengths::Full),
             seed: 0,
             include_transfer: false,
-            warmup_batches: 2,
-            warmup_time_s: 0.0,
-            steady_state: None,
-            num_samples: 20,
-            measure_batches: 5,
-            min_time_s: None,
-            target_ci: None,
-            max_time_s: None,
+            sampling: Sampling {
+                warmup_batches: 2,
+                num_samples: 20,
+                measure_batches: 5,
+                ..Sampling::default()
+            },
         }
     }
 
@@ -513,25 +509,25 @@ pub(crate) mod tests {
     #[test]
     fn sampling_becomes_the_harness_rule() {
         let mut s = settings();
-        let config = s.sampling(1).harness_config().unwrap();
+        let config = s.sampling_for(1).harness_config().unwrap();
         assert_eq!(config.stop, StopRule::Count(5));
-        s.min_time_s = Some(2.0);
+        s.sampling.min_time_s = Some(2.0);
         assert!(matches!(
-            s.sampling(1).harness_config().unwrap().stop,
+            s.sampling_for(1).harness_config().unwrap().stop,
             StopRule::Time { min_samples: 5, .. }
         ));
-        s.target_ci = Some(0.02);
-        s.max_time_s = Some(1.0);
+        s.sampling.target_ci = Some(0.02);
+        s.sampling.max_time_s = Some(1.0);
         // --min-time 2 above --max-time 1 cannot work.
-        assert!(s.sampling(1).harness_config().is_err());
-        s.min_time_s = Some(1e30);
-        assert!(s.sampling(1).harness_config().is_err());
+        assert!(s.sampling_for(1).harness_config().is_err());
+        s.sampling.min_time_s = Some(1e30);
+        assert!(s.sampling_for(1).harness_config().is_err());
         let mut steady = settings();
-        steady.steady_state = Some(SteadyStateRule {
+        steady.sampling.steady_state = Some(SteadyStateRule {
             window: 5,
             tolerance: 0.03,
         });
-        let warmup = steady.sampling(1).harness_config().unwrap().warmup;
+        let warmup = steady.sampling_for(1).harness_config().unwrap().warmup;
         assert_eq!(warmup.max_time, STEADY_STATE_MAX_WARMUP);
         assert!(warmup.steady_state.is_some());
     }

@@ -256,20 +256,15 @@ pub fn shard_from_env(
             ));
         }
         (Some(id), None) => {
-            let min = number("SLURM_ARRAY_TASK_MIN")?.ok_or_else(|| {
-                Error::Settings(
-                    "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_MIN is not (is this a job \
-                     array task?)"
-                        .to_owned(),
-                )
-            })?;
-            let count = number("SLURM_ARRAY_TASK_COUNT")?.ok_or_else(|| {
-                Error::Settings(
-                    "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (is this a job \
-                     array task?)"
-                        .to_owned(),
-                )
-            })?;
+            let needed = |name: &str| -> Result<u64> {
+                number(name)?.ok_or_else(|| {
+                    Error::Settings(format!(
+                        "SLURM_ARRAY_TASK_ID is set but {name} is not (is this a job array task?)"
+                    ))
+                })
+            };
+            let min = needed("SLURM_ARRAY_TASK_MIN")?;
+            let count = needed("SLURM_ARRAY_TASK_COUNT")?;
             if id < min || id - min >= count {
                 return Err(Error::Settings(format!(
                     "SLURM_ARRAY_TASK_ID={id} is outside SLURM_ARRAY_TASK_MIN={min} .. +{count} \

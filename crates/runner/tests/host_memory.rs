@@ -3,7 +3,7 @@
 
 use model_zoo::{Dtype, Lengths, ModelEntry};
 use report::ResultRow;
-use runner::{CpuDevice, Inputs, Outcome, Plan, Runner, RunnerOptions, Settings, Silent};
+use runner::{CpuDevice, Inputs, Outcome, Plan, Runner, RunnerOptions, Sampling, Settings, Silent};
 
 fn mlm(name: &str) -> ModelEntry {
     // MLM logits are batch x 256 x 8000 floats: 131 MB at batch 16, 8 MB at batch 1.
@@ -32,14 +32,11 @@ fn run(entries: &[ModelEntry], batch_sizes: &[u32]) -> Vec<ResultRow> {
         inputs: Inputs::Random(Lengths::Full),
         seed: 0,
         include_transfer: false,
-        warmup_batches: 1,
-        warmup_time_s: 0.0,
-        steady_state: None,
-        num_samples: 1000,
-        measure_batches: 3,
-        min_time_s: None,
-        target_ci: None,
-        max_time_s: None,
+        sampling: Sampling {
+            warmup_batches: 1,
+            measure_batches: 3,
+            ..Sampling::default()
+        },
     };
     let plan = Plan::new(entries, &settings);
     Runner::new(&plan, &CpuDevice, &Silent, RunnerOptions::default())

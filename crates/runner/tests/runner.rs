@@ -12,7 +12,8 @@ use model_zoo::{Dtype, Lengths, ModelEntry};
 use report::ResultRow;
 use runner::testing::{Event, FakeGpu};
 use runner::{
-    CpuDevice, FailedStage, Inputs, Observer, Outcome, Plan, Runner, RunnerOptions, Settings,
+    CpuDevice, FailedStage, Inputs, Observer, Outcome, Plan, Runner, RunnerOptions, Sampling,
+    Settings,
 };
 
 const MIB: f64 = (1u64 << 20) as f64;
@@ -36,14 +37,12 @@ fn settings(device: &str, batch: u32, seq: u32, measure: u32) -> Settings {
         inputs: Inputs::Random(Lengths::Full),
         seed: 11,
         include_transfer: false,
-        warmup_batches: 2,
-        warmup_time_s: 0.0,
-        steady_state: None,
-        num_samples: 100_000,
-        measure_batches: measure,
-        min_time_s: None,
-        target_ci: None,
-        max_time_s: None,
+        sampling: Sampling {
+            warmup_batches: 2,
+            num_samples: 100_000,
+            measure_batches: measure,
+            ..Sampling::default()
+        },
     }
 }
 
