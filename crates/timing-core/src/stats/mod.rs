@@ -5,6 +5,7 @@ mod compare;
 mod interval;
 mod mann_whitney;
 mod outliers;
+mod paired;
 mod parse;
 mod percentiles;
 mod quantile_ci;
@@ -18,6 +19,9 @@ pub use self::compare::{CompareConfig, Comparison, Verdict, compare};
 pub use self::interval::{Interval, Level};
 pub use self::mann_whitney::{MannWhitney, mann_whitney_u};
 pub use self::outliers::Outliers;
+pub use self::paired::{
+    PairedComparison, PairedConfig, PairedVerdict, Wilcoxon, compare_paired, wilcoxon,
+};
 pub use self::parse::parse_lines;
 pub use self::percentiles::{min_samples_for_quantile, quantile};
 pub use self::quantile_ci::{quantile_ci, quantile_ci_ranks};

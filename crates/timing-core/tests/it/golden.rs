@@ -73,3 +73,66 @@ fn mann_whitney_matches_scipy() {
     // p ~ 1e-20: the normal tail is the hard part, so allow 1e-9 relative as everywhere else.
     assert_close("p_value", Some(r.p_value), want);
 }
+
+#[test]
+fn wilcoxon_signed_rank_matches_scipy() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/wilcoxon_expected.json"
+    );
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for (name, case) in cases.as_object().unwrap() {
+        let d: Vec<f64> = case["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        let w = timing_core::stats::wilcoxon(&d);
+        assert_eq!(w.n as u64, case["n"].as_u64().unwrap(), "{name}");
+        assert_eq!(w.exact, case["exact"].as_bool().unwrap(), "{name}");
+        assert_eq!(w.statistic, case["statistic"].as_f64().unwrap(), "{name}");
+        let want = case["p_value"].as_f64().unwrap();
+        assert!(
+            ((w.p_value - want) / want).abs() < 1e-9,
+            "{name}: p {} vs scipy {want}",
+            w.p_value
+        );
+    }
+}
+
+#[test]
+fn paired_rounds_see_through_drift_that_fools_an_independent_comparison() {
+    use timing_core::stats::{CompareConfig, PairedConfig, PairedVerdict, Verdict};
+    // Two identical routines measured in 60 alternating rounds while the machine slows down
+    // linearly by 30%; a's sample in each round comes just before b's. Taken as independent
+    // sets split in time (a first, then b: a sequential run), a looks faster; paired, the
+    // per-round ratios are ~1 and the verdict is equivalent.
+    let base = |t: f64| 10.0 * (1.0 + 0.3 * t);
+    let wobble = |i: usize| 1.0 + 0.002 * (((i * 37) % 11) as f64 - 5.0) / 5.0;
+    let rounds = 60;
+    let a: Vec<f64> = (0..rounds)
+        .map(|i| base(i as f64 / 120.0) * wobble(i))
+        .collect();
+    let b: Vec<f64> = (0..rounds)
+        .map(|i| base((i as f64 + 0.01) / 120.0) * wobble(i + 3))
+        .collect();
+    let paired = timing_core::stats::compare_paired(&a, &b, &PairedConfig::default()).unwrap();
+    assert_eq!(paired.verdict, PairedVerdict::Equivalent, "{paired:?}");
+    // The sequential design: all of a's batches, then all of b's, on the same drift.
+    let later_b: Vec<f64> = (0..rounds)
+        .map(|i| base((i + rounds) as f64 / 120.0) * wobble(i + 3))
+        .collect();
+    let independent = timing_core::stats::compare(
+        &Samples::new(a.clone()).unwrap(),
+        &Samples::new(later_b).unwrap(),
+        &CompareConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(independent.verdict, Verdict::Faster, "{independent:?}");
+    // A real 5% difference under the same drift is found by the paired design.
+    let slower: Vec<f64> = b.iter().map(|x| x * 1.05).collect();
+    let found = timing_core::stats::compare_paired(&slower, &b, &PairedConfig::default()).unwrap();
+    assert_eq!(found.verdict, PairedVerdict::Slower, "{found:?}");
+}
