@@ -14,6 +14,9 @@
 //!    and confidence intervals (distribution-free for quantiles, seeded bootstrap for the mean),
 //!    flagging percentiles the sample count cannot support; [`stats::compare`] compares two sets
 //!    (ratio of medians with an interval, Mann-Whitney U, and a verdict).
+//! 3. **Interleaving.** An [`Interleaver`] measures several routines in alternating rounds, so
+//!    that drift falls on all alike; [`stats::compare_paired`] compares their round values
+//!    (Wilcoxon signed-rank, and an equivalence verdict).
 //!
 //! ```
 //! use timing_core::{Harness, HarnessConfig, StopRule, stats};
@@ -36,9 +39,11 @@ mod clock;
 mod config;
 mod error;
 mod harness;
+mod interleave;
 pub mod stats;
 
 pub use crate::clock::{Clock, WallClock};
 pub use crate::config::{Adaptive, HarnessConfig, Statistic, SteadyState, StopRule, Warmup};
 pub use crate::error::{Error, Result};
 pub use crate::harness::{Harness, Measurement, Phase, Progress, StopReason};
+pub use crate::interleave::{InterleaveConfig, Interleaved, Interleaver};

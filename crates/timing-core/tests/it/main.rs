@@ -4,6 +4,8 @@
 mod golden;
 /// The harness, with a scripted clock and with a sleeping routine.
 mod harness;
+/// Interleaved rounds against sequential runs under drift, on a scripted clock.
+mod interleave;
 /// Invariants that must hold for any input (proptest).
 mod properties;
 /// The `summarize` example program, run as a user would.
