@@ -142,8 +142,7 @@ fn rounds_shuffle_the_order_reproducibly() {
                 .iter()
                 .all(|r| r.samples.len() == 40 && r.round_means.len() == 20)
         );
-        let order = log.borrow().clone();
-        order
+        log.borrow().clone()
     };
     let first = order(1);
     assert_eq!(first, order(1), "same seed, same order");
