@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use model_zoo::{Dtype, Lengths};
-use runner::{Inputs, Sampling, Settings, ShardSpec, ShardStrategy, SteadyStateRule};
+use runner::{Inputs, Order, Sampling, Settings, ShardSpec, ShardStrategy, SteadyStateRule};
 
 /// Measure the inference latency of BERT-family encoders on a GPU or CPU.
 ///
@@ -130,6 +130,18 @@ pub struct Args {
     /// Seed of the random weights and inputs.
     #[arg(global = true, long, default_value_t = 0)]
     pub seed: u64,
+
+    /// How the models of one shape are measured: sequential (one after another, the Python
+    /// tool's way) or interleaved (all built and warmed up, then rounds of --block batches of
+    /// each model in a shuffled order, so that drift falls on all of them alike; records keep
+    /// each round's value for paired comparisons; memory and power are not recorded).
+    #[arg(global = true, long, value_name = "ORDER", default_value = "sequential", value_parser = ["sequential", "interleaved"])]
+    pub order: String,
+
+    /// With --order interleaved: batches of each model per round (rounds =
+    /// ceil(--measure-batches / BLOCK)).
+    #[arg(global = true, long, value_name = "BLOCK", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub block: u32,
 
     /// Write the results and manifest into this folder (created if missing): results.csv, or
     /// shard-I-of-N.csv for a shard, with their .json and .manifest.json.
@@ -279,6 +291,13 @@ impl Args {
                 ));
             }
         }
+        if self.order == "interleaved" && (self.min_time.is_some() || self.target_ci.is_some()) {
+            return Err(
+                "--order interleaved runs a fixed number of rounds (--measure-batches / --block): \
+                 --min-time and --target-ci do not apply to it"
+                    .to_owned(),
+            );
+        }
         for (flag, values) in [
             ("--batch-size", &self.batch_size),
             ("--sequence-length", &self.sequence_length),
@@ -353,6 +372,10 @@ impl Args {
             self.seed.to_string(),
             "--shard-strategy".into(),
             self.shard_strategy.as_str().into(),
+            "--order".into(),
+            self.order.clone(),
+            "--block".into(),
+            self.block.to_string(),
         ];
         let mut optional = |flag: &str, value: Option<String>| {
             if let Some(value) = value {
@@ -399,6 +422,11 @@ impl Args {
                 min_time_s: self.min_time,
                 target_ci: self.target_ci,
                 max_time_s: self.max_time,
+                order: if self.order == "interleaved" {
+                    Order::Interleaved { block: self.block }
+                } else {
+                    Order::Sequential
+                },
             },
         }
     }
@@ -511,6 +539,16 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.contains("--batch-size lists 4 twice"), "{err}");
+        // Interleaved runs a fixed number of rounds.
+        let err = Args::parse_from(["x", "--order", "interleaved", "--min-time", "2"])
+            .validate()
+            .unwrap_err();
+        assert!(err.contains("--order interleaved"), "{err}");
+        let args = Args::parse_from(["x", "--order", "interleaved", "--block", "4"]);
+        assert_eq!(
+            args.settings("cpu".into()).sampling.order,
+            Order::Interleaved { block: 4 }
+        );
         let steady = Args::parse_from(["x", "--steady-state"]);
         assert_eq!(steady.steady_state, Some(0.03));
         let steady = Args::parse_from(["x", "--steady-state", "0.05", "--warmup-time", "2"]);

@@ -133,6 +133,18 @@ pub struct Measured {
     pub telemetry: Option<Telemetry>,
     /// When the job finished measuring (RFC 3339).
     pub timestamp: String,
+    /// How it was measured with the other models of its shape: `None` one after another
+    /// (sequential), else in alternating rounds.
+    pub interleaved: Option<Rounds>,
+}
+
+/// An interleaved job's rounds.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rounds {
+    /// Batches of this model per round.
+    pub block_batches: u64,
+    /// The mean of this model's block in each round, ms, in round order.
+    pub round_latencies_ms: Vec<f64>,
 }
 
 impl Measured {
@@ -234,7 +246,21 @@ impl Measured {
                 .map(|reached| if reached { "reached" } else { "not reached" }.to_owned()),
             job_id: job.job_id,
             plan_hash: job.plan_hash,
+            order: Some(
+                if self.interleaved.is_some() {
+                    "interleaved"
+                } else {
+                    "sequential"
+                }
+                .to_owned(),
+            ),
+            rounds: self
+                .interleaved
+                .as_ref()
+                .map(|r| r.round_latencies_ms.len() as u64),
+            block_batches: self.interleaved.as_ref().map(|r| r.block_batches),
             latencies_ms: Some(self.samples_ms),
+            round_latencies_ms: self.interleaved.map(|r| r.round_latencies_ms),
         })
     }
 }

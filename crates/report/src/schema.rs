@@ -109,10 +109,16 @@ pub const FIELDS: &[Field] = &[
     field("steady_state", Kind::Text, false),
     field("job_id", Kind::Text, false),
     field("plan_hash", Kind::Text, false),
+    field("order", Kind::Text, false),
+    field("rounds", Kind::Count, false),
+    field("block_batches", Kind::Count, false),
 ];
 
 /// The JSON-only key holding the raw per-iteration latencies.
 pub const LATENCIES_FIELD: &str = "latencies_ms";
+
+/// The JSON-only key holding an interleaved run's round values (the mean of each round's block).
+pub const ROUND_LATENCIES_FIELD: &str = "round_latencies_ms";
 
 /// One results record. Latencies are milliseconds per batch; memory is MiB (the Python tool's
 /// "MB", 2^20 bytes); power is watts.
@@ -258,9 +264,20 @@ pub struct ResultRow {
     pub job_id: Option<String>,
     /// The hash of the plan the job belonged to.
     pub plan_hash: Option<String>,
+    /// How the models of a shape were measured: `sequential` (one after another) or
+    /// `interleaved` (in alternating rounds; absent: sequential).
+    pub order: Option<String>,
+    /// Interleaved: the rounds run.
+    pub rounds: Option<u64>,
+    /// Interleaved: batches of this model per round.
+    pub block_batches: Option<u64>,
     /// Raw per-iteration latencies, ms (JSON only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latencies_ms: Option<Vec<f64>>,
+    /// Interleaved: the mean latency of this model's block in each round, in round order, ms
+    /// (JSON only); paired with another model's of the same rounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_latencies_ms: Option<Vec<f64>>,
 }
 
 /// The part of a record that says what was measured: model and shape. Two records with the same

@@ -51,7 +51,7 @@ pub use crate::device::{
 pub use crate::error::{Error, Result};
 pub use crate::inspect::{JobCost, inspect};
 pub use crate::plan::{
-    Inputs, Job, Plan, PlannedJob, Sampling, Settings, SteadyStateRule, TimeBoundary,
+    Inputs, Job, Order, Plan, PlannedJob, Sampling, Settings, SteadyStateRule, TimeBoundary,
 };
 pub use crate::run::{
     FailedStage, JobResult, MAX_DISTINCT_BATCHES, Observer, Outcome, Runner, RunnerOptions, Silent,

@@ -88,6 +88,21 @@ pub struct SteadyStateRule {
     pub tolerance: f64,
 }
 
+/// How the models of one shape are measured together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    /// One after another (the Python tool's way).
+    #[default]
+    Sequential,
+    /// In alternating rounds: each round runs `block` batches of every model of the shape, in a
+    /// shuffled order (see `timing_core::Interleaver`).
+    Interleaved {
+        /// Batches of each model per round.
+        block: u32,
+    },
+}
+
 /// How one job warms up and when it stops measuring. Times are seconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sampling {
@@ -108,6 +123,8 @@ pub struct Sampling {
     pub target_ci: Option<f64>,
     /// Adaptive stopping: the most time to measure, s (60 by default).
     pub max_time_s: Option<f64>,
+    /// Sequential or interleaved with the other models of the shape.
+    pub order: Order,
 }
 
 impl Default for Sampling {
@@ -122,6 +139,7 @@ impl Default for Sampling {
             min_time_s: None,
             target_ci: None,
             max_time_s: None,
+            order: Order::Sequential,
         }
     }
 }
@@ -326,6 +344,20 @@ impl Plan {
                     }
                 }
             }
+        }
+        if matches!(settings.sampling.order, Order::Interleaved { .. }) {
+            // Interleaved: the models of a shape run together, so the jobs go shape by shape.
+            let mut groups: Vec<String> = Vec::new();
+            for job in &jobs {
+                let key = crate::shard::group_key(&job.job);
+                if !groups.contains(&key) {
+                    groups.push(key);
+                }
+            }
+            jobs.sort_by_key(|job| {
+                let key = crate::shard::group_key(&job.job);
+                groups.iter().position(|g| *g == key)
+            });
         }
         let mut text = format!("bert-latency {}\n", env!("CARGO_PKG_VERSION"));
         for job in &jobs {

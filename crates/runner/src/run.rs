@@ -18,8 +18,8 @@ use gpu_telemetry::host::{
 use gpu_telemetry::{EnergySource, Sampler, SamplerConfig, TelemetryWindow};
 use model_zoo::{Batch, BuildOptions, InputGenerator, LibtorchInfo, Model};
 use report::ResultRow;
-use report::record::{JobFacts, MachineFacts, Measured, Memory, MemoryKind, Telemetry};
-use timing_core::{Harness, Phase, Progress};
+use report::record::{JobFacts, MachineFacts, Measured, Memory, MemoryKind, Rounds, Telemetry};
+use timing_core::{Harness, InterleaveConfig, Interleaver, Phase, Progress};
 
 use crate::device::Device;
 use crate::plan::{Plan, PlannedJob, TimeBoundary};
@@ -145,6 +145,8 @@ pub struct Runner<'p, 'r> {
     next: usize,
     loaded: Option<Loaded>,
     stopped: bool,
+    /// Results of an interleaved shape, handed out one by one.
+    pending: std::collections::VecDeque<JobResult<'p>>,
 }
 
 impl<'p, 'r> Runner<'p, 'r> {
@@ -194,6 +196,7 @@ impl<'p, 'r> Runner<'p, 'r> {
             next: 0,
             loaded: None,
             stopped: false,
+            pending: std::collections::VecDeque::new(),
         }
     }
 
@@ -282,26 +285,174 @@ impl<'p, 'r> Runner<'p, 'r> {
             footprint: loaded.footprint,
         };
         match measure.run() {
-            Ok(measured) => {
-                let measured = Measured {
-                    machine: self.machine.clone(),
-                    job: JobFacts {
-                        plan_hash: Some(self.plan.hash().to_owned()),
-                        ..measured.job
-                    },
-                    ..measured
-                };
-                match measured.into_row() {
-                    Ok(row) => Outcome::Measured(Box::new(row)),
-                    Err(e) => Outcome::Failed {
-                        stage: FailedStage::Record,
-                        cause: e.to_string(),
-                    },
-                }
-            }
+            Ok(measured) => self.record(measured),
             Err(JobError::Interrupted) => Outcome::Interrupted,
             Err(JobError::Failed(stage, cause)) => Outcome::Failed { stage, cause },
         }
+    }
+
+    /// The record of a measured job, with the machine and the plan's hash.
+    fn record(&self, measured: Measured) -> Outcome {
+        let measured = Measured {
+            machine: self.machine.clone(),
+            job: JobFacts {
+                plan_hash: Some(self.plan.hash().to_owned()),
+                ..measured.job
+            },
+            ..measured
+        };
+        match measured.into_row() {
+            Ok(row) => Outcome::Measured(Box::new(row)),
+            Err(e) => Outcome::Failed {
+                stage: FailedStage::Record,
+                cause: e.to_string(),
+            },
+        }
+    }
+
+    /// Runs the jobs of one shape (all models, `--order interleaved`) in alternating rounds: each
+    /// model is built and its inputs staged, then the [`Interleaver`] warms each up and runs
+    /// `ceil(measure_batches / block)` rounds. Memory and telemetry are not recorded: they would
+    /// mix the models of a round.
+    fn run_group(&mut self, group: &[PlannedJob]) -> Vec<Outcome> {
+        self.loaded = None;
+        if self.device.is_gpu() {
+            self.device.release_cached_memory();
+        }
+        let mut ready: Vec<(usize, Model, InputGenerator, Vec<Batch>)> = Vec::new();
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; group.len()];
+        for (i, job) in group.iter().enumerate() {
+            self.observer.stage(job, Stage::Build);
+            match self.prepare(job) {
+                Ok((model, generator, batches)) => ready.push((i, model, generator, batches)),
+                Err((stage, cause)) => outcomes[i] = Some(Outcome::Failed { stage, cause }),
+            }
+        }
+        if let Some(first) = group.first() {
+            self.observer.warning(&format!(
+                "batch {} x seq {}: interleaved, so memory, power and energy are not recorded \
+                 per model",
+                first.job.batch_size, first.job.sequence_length
+            ));
+        }
+        let Some(&(first, ..)) = ready.first() else {
+            return outcomes.into_iter().flatten().collect();
+        };
+        let sampling = &group[first].job.sampling;
+        let block = match sampling.order {
+            crate::plan::Order::Interleaved { block } => block.max(1),
+            crate::plan::Order::Sequential => 1,
+        };
+        let config = InterleaveConfig {
+            warmup_batches: sampling.warmup_batches as usize,
+            rounds: sampling.measure_batches.max(1).div_ceil(block) as usize,
+            block: block as usize,
+            seed: group[first].job.seed,
+        };
+        self.observer.stage(&group[first], Stage::Measure);
+        let interrupt = &self.options.interrupt;
+        let counters: Vec<std::cell::Cell<usize>> =
+            ready.iter().map(|_| std::cell::Cell::new(0)).collect();
+        let mut routines: Vec<Box<dyn FnMut() -> Result<model_zoo::tch::Tensor, JobError> + '_>> =
+            ready
+                .iter()
+                .zip(&counters)
+                .map(|((_, model, _, batches), next)| {
+                    Box::new(move || {
+                        if interrupt.load(Ordering::SeqCst) {
+                            return Err(JobError::Interrupted);
+                        }
+                        let b = &batches[next.get() % batches.len()];
+                        next.set(next.get() + 1);
+                        model
+                            .run_batch(b)
+                            .map_err(|e| JobError::Failed(FailedStage::Forward, e.to_string()))
+                    })
+                        as Box<dyn FnMut() -> Result<model_zoo::tch::Tensor, JobError> + '_>
+                })
+                .collect();
+        let mut refs: Vec<&mut dyn FnMut() -> Result<model_zoo::tch::Tensor, JobError>> =
+            routines.iter_mut().map(|r| &mut **r as _).collect();
+        let device = self.device;
+        let rounds = Interleaver::new(config)
+            .map_err(|e| JobError::Failed(FailedStage::Inputs, e.to_string()))
+            .and_then(|i| i.with_fence(|| device.fence()).try_run(&mut refs));
+        drop(refs);
+        drop(routines);
+        match rounds {
+            Ok(results) => {
+                for ((i, model, generator, batches), result) in ready.iter().zip(results) {
+                    let (real_tokens, padded_tokens) =
+                        token_counts(batches, result.warmup.len(), result.samples.len());
+                    let m = Measured {
+                        samples_ms: result.samples_ms(),
+                        warmup_ms: result
+                            .warmup
+                            .iter()
+                            .map(|d| d.as_secs_f64() * 1e3)
+                            .collect(),
+                        real_tokens,
+                        padded_tokens,
+                        interleaved: Some(Rounds {
+                            block_batches: u64::from(block),
+                            round_latencies_ms: result.round_means_ms(),
+                        }),
+                        ..measured(&group[*i], model, generator)
+                    };
+                    outcomes[*i] = Some(self.record(m));
+                }
+            }
+            Err(JobError::Interrupted) => {
+                for (i, ..) in &ready {
+                    outcomes[*i] = Some(Outcome::Interrupted);
+                }
+            }
+            Err(JobError::Failed(stage, cause)) => {
+                for (i, ..) in &ready {
+                    outcomes[*i] = Some(Outcome::Failed {
+                        stage,
+                        cause: cause.clone(),
+                    });
+                }
+            }
+        }
+        outcomes.into_iter().flatten().collect()
+    }
+
+    /// Builds a job's model and stages its checked input batches.
+    fn prepare(
+        &self,
+        job: &PlannedJob,
+    ) -> Result<(Model, InputGenerator, Vec<Batch>), (FailedStage, String)> {
+        let j = &job.job;
+        let options = BuildOptions {
+            device: self.device.torch(),
+            kind: j.dtype.kind(),
+            seed: j.seed,
+            max_len: i64::from(self.plan.longest_sequence()),
+        };
+        let model = model_zoo::build(&j.model, &options)
+            .map_err(|e| (FailedStage::Build, e.to_string()))?;
+        let inputs = |e: model_zoo::Error| (FailedStage::Inputs, e.to_string());
+        let generator = j
+            .inputs
+            .generator(j.seed, model.dims().vocab)
+            .map_err(inputs)?;
+        let count = (j.sampling.measure_batches as usize).clamp(1, MAX_DISTINCT_BATCHES);
+        let batches = generator
+            .batches(j.batch_size, j.sequence_length, count)
+            .map_err(inputs)?;
+        for b in &batches {
+            model
+                .check_inputs(&b.input_ids, &b.attention_mask)
+                .map_err(inputs)?;
+        }
+        let batches = if j.time_boundary == TimeBoundary::Forward {
+            batches.iter().map(|b| self.device.stage(b)).collect()
+        } else {
+            batches
+        };
+        Ok((model, generator, batches))
     }
 }
 
@@ -309,11 +460,32 @@ impl<'p> Iterator for Runner<'p, '_> {
     type Item = JobResult<'p>;
 
     fn next(&mut self) -> Option<JobResult<'p>> {
+        if let Some(result) = self.pending.pop_front() {
+            return Some(result);
+        }
         if self.stopped {
             return None;
         }
         let plan = self.plan;
         let job = plan.jobs().get(self.next)?;
+        if matches!(
+            job.job.sampling.order,
+            crate::plan::Order::Interleaved { .. }
+        ) && !self.interrupted()
+        {
+            let key = crate::shard::group_key(&job.job);
+            let size = plan.jobs()[self.next..]
+                .iter()
+                .take_while(|j| crate::shard::group_key(&j.job) == key)
+                .count();
+            let group = &plan.jobs()[self.next..self.next + size];
+            self.next += size;
+            for (job, outcome) in group.iter().zip(self.run_group(group)) {
+                self.stopped |= outcome == Outcome::Interrupted;
+                self.pending.push_back(JobResult { job, outcome });
+            }
+            return self.pending.pop_front();
+        }
         self.next += 1;
         let outcome = if self.interrupted() {
             Outcome::Interrupted
@@ -324,6 +496,42 @@ impl<'p> Iterator for Runner<'p, '_> {
             self.stopped = true;
         }
         Some(JobResult { job, outcome })
+    }
+}
+
+/// Real and padded tokens of the measured calls: call `warmup + i` ran batch
+/// `(warmup + i) mod batches` (the batches are cycled from the first warm-up call on).
+fn token_counts(batches: &[Batch], warmup: usize, measured: usize) -> (u64, u64) {
+    (warmup..warmup + measured)
+        .map(|call| &batches[call % batches.len()])
+        .fold((0, 0), |(real, padded), b| {
+            (real + b.real_tokens(), padded + b.padded_tokens())
+        })
+}
+
+/// A job's record facts that do not depend on its measurement.
+fn measured(job: &PlannedJob, model: &Model, generator: &InputGenerator) -> Measured {
+    let j = &job.job;
+    Measured {
+        job: JobFacts {
+            model_name: j.model.name.clone(),
+            model_type: j.model.model_type.as_str().to_owned(),
+            task_type: format!("{:?}", j.model.task_type).to_lowercase(),
+            batch_size: u64::from(j.batch_size),
+            sequence_length: u64::from(j.sequence_length),
+            num_samples: u64::from(j.sampling.num_samples),
+            device: j.device.clone(),
+            dtype: j.dtype.as_str().to_owned(),
+            inputs: generator.describe(),
+            time_boundary: j.time_boundary.as_str().to_owned(),
+            seed: j.seed,
+            job_id: Some(job.id.clone()),
+            plan_hash: None,
+        },
+        num_parameters: Some(model.num_parameters()),
+        flops_per_forward: model.flops(i64::from(j.batch_size), i64::from(j.sequence_length)),
+        timestamp: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        ..Measured::default()
     }
 }
 
@@ -554,42 +762,20 @@ impl JobRun<'_> {
             }
             None => None,
         };
-        // Measured call i ran batch (warm-up calls + i) mod the number of batches.
-        let warmup = measurement.warmup.len();
-        let (real_tokens, padded_tokens) = (warmup..warmup + measurement.samples.len())
-            .map(|call| &batches[call % batches.len()])
-            .fold((0, 0), |(real, padded), b| {
-                (real + b.real_tokens(), padded + b.padded_tokens())
-            });
+        let (real_tokens, padded_tokens) = token_counts(
+            &batches,
+            measurement.warmup.len(),
+            measurement.samples.len(),
+        );
         Ok(Measured {
-            job: JobFacts {
-                model_name: job.model.name.clone(),
-                model_type: job.model.model_type.as_str().to_owned(),
-                task_type: format!("{:?}", job.model.task_type).to_lowercase(),
-                batch_size: u64::from(job.batch_size),
-                sequence_length: u64::from(job.sequence_length),
-                num_samples: u64::from(sampling.num_samples),
-                device: job.device.clone(),
-                dtype: job.dtype.as_str().to_owned(),
-                inputs: self.generator.describe(),
-                time_boundary: job.time_boundary.as_str().to_owned(),
-                seed: job.seed,
-                job_id: Some(self.job.id.clone()),
-                plan_hash: None,
-            },
-            machine: MachineFacts::default(),
             samples_ms: measurement.samples_ms(),
             warmup_ms: measurement.warmup_ms(),
             steady_state: measurement.warmup_steady,
             real_tokens,
             padded_tokens,
-            num_parameters: Some(self.model.num_parameters()),
-            flops_per_forward: self
-                .model
-                .flops(i64::from(job.batch_size), i64::from(job.sequence_length)),
             memory,
             telemetry,
-            timestamp: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            ..measured(self.job, self.model, self.generator)
         })
     }
 

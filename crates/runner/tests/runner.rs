@@ -325,3 +325,64 @@ fn an_interrupt_stops_the_run_at_the_next_batch() {
     assert_eq!(results.len(), 1, "nothing runs after the interrupt");
     assert_eq!(results[0].outcome, Outcome::Interrupted);
 }
+
+#[test]
+fn interleaved_shapes_run_their_models_in_rounds_and_keep_each_rounds_value() {
+    let mut s = settings("cpu", 1, 8, 7);
+    s.sequence_lengths = vec![8, 12];
+    s.sampling.order = runner::Order::Interleaved { block: 3 };
+    let plan = Plan::new(&[entry("a", 32), entry("b", 32)], &s);
+    // Shape by shape: both models of seq 8, then both of seq 12.
+    let order: Vec<(String, u32)> = plan
+        .jobs()
+        .iter()
+        .map(|j| (j.job.model.name.clone(), j.job.sequence_length))
+        .collect();
+    assert_eq!(
+        order,
+        [("a", 8), ("b", 8), ("a", 12), ("b", 12)].map(|(m, q)| (m.to_owned(), q))
+    );
+    let rows: Vec<ResultRow> = Runner::new(
+        &plan,
+        &CpuDevice,
+        &Warnings::default(),
+        RunnerOptions::default(),
+    )
+    .map(|r| match r.outcome {
+        Outcome::Measured(row) => *row,
+        other => panic!("{other:?}"),
+    })
+    .collect();
+    assert_eq!(rows.len(), 4);
+    for row in &rows {
+        // 7 batches in blocks of 3: 3 rounds, 9 batches.
+        assert_eq!(row.order.as_deref(), Some("interleaved"));
+        assert_eq!((row.rounds, row.block_batches), (Some(3), Some(3)));
+        let rounds = row.round_latencies_ms.as_ref().unwrap();
+        let samples = row.latencies_ms.as_ref().unwrap();
+        assert_eq!((rounds.len(), samples.len()), (3, 9));
+        // Each round's value is the mean of its block.
+        let first_block = samples[..3].iter().sum::<f64>() / 3.0;
+        assert!((rounds[0] - first_block).abs() < 1e-5); // whole nanoseconds
+        assert_eq!(row.warmup_batches, Some(2));
+        assert_eq!(row.peak_memory_mb, None);
+    }
+    // The rounds' values pair up for a paired comparison.
+    let (a, b) = (
+        rows[0].round_latencies_ms.as_ref().unwrap(),
+        rows[1].round_latencies_ms.as_ref().unwrap(),
+    );
+    let paired =
+        timing_core::stats::compare_paired(a, b, &timing_core::stats::PairedConfig::default())
+            .unwrap();
+    assert_eq!(paired.rounds, 3);
+    // Sequential records say so.
+    let sequential = run_one(
+        &Plan::new(&[entry("a", 32)], &settings("cpu", 1, 8, 2)),
+        &CpuDevice,
+        &Warnings::default(),
+        RunnerOptions::default(),
+    );
+    assert_eq!(sequential.order.as_deref(), Some("sequential"));
+    assert_eq!(sequential.round_latencies_ms, None);
+}

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use self::python::Json;
 use super::csv::parse_count;
 use crate::error::{Error, Result};
-use crate::schema::{FIELDS, Kind, LATENCIES_FIELD, ResultRow};
+use crate::schema::{FIELDS, Kind, LATENCIES_FIELD, ROUND_LATENCIES_FIELD, ResultRow};
 
 /// Parses JSON `text` read from `path`. Unknown keys are ignored; the Python tool's required keys
 /// must be present.
@@ -63,38 +63,40 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<ResultRow>> {
                 .map_err(|message| malformed(location(), message))?;
             object.insert(field.name.to_owned(), value);
         }
-        let latencies = match get(LATENCIES_FIELD) {
-            None | Some(Json::Null) => None,
-            Some(Json::Array(values)) => Some(
-                values
+        let list = |field: &str| -> Result<Option<Vec<f64>>> {
+            match get(field) {
+                None | Some(Json::Null) => Ok(None),
+                Some(Json::Array(values)) => values
                     .iter()
                     .enumerate()
                     .map(|(i, v)| latency(v).ok_or(i))
                     .collect::<Result<Vec<f64>, usize>>()
+                    .map(Some)
                     .map_err(|i| {
                         malformed(
-                            format!("{record_name}, field '{LATENCIES_FIELD}'"),
+                            format!("{record_name}, field '{field}'"),
                             format!(
                                 "element {} is {}, not a number",
                                 i + 1,
                                 values[i].describe()
                             ),
                         )
-                    })?,
-            ),
-            Some(other) => {
-                return Err(malformed(
-                    format!("{record_name}, field '{LATENCIES_FIELD}'"),
+                    }),
+                Some(other) => Err(malformed(
+                    format!("{record_name}, field '{field}'"),
                     format!("{} is not a list of numbers", other.describe()),
-                ));
+                )),
             }
         };
+        let latencies = list(LATENCIES_FIELD)?;
+        let round_latencies = list(ROUND_LATENCIES_FIELD)?;
         let mut row: ResultRow = serde_json::from_value(Value::Object(object))
             .map_err(|e| malformed(record_name.clone(), e.to_string()))?;
         // Set after serde: a non-finite raw latency has no serde_json value. Whether the raw
         // latencies are usable is the analysis's call, made once per record (it skips their
         // intervals and says why), not a reason to reject the file.
         row.latencies_ms = latencies;
+        row.round_latencies_ms = round_latencies;
         rows.push(row);
     }
     Ok(rows)
