@@ -376,7 +376,9 @@ mod tests {
             device: Device::Cuda(0),
             ..BuildOptions::default()
         };
-        let err = build(&entry, &options).err().expect("no GPU, so the build fails");
+        let err = build(&entry, &options)
+            .err()
+            .expect("no GPU, so the build fails");
         assert!(matches!(err, Error::Build(ref m) if !m.is_empty()), "{err}");
     }
 }
