@@ -121,6 +121,12 @@ fn check_plan(
         .map(|(_, m)| m)
         .collect();
     let coverage = report::merge::coverage(&rows, &manifests);
+    if !coverage.plans.is_empty() && !coverage.has_manifest {
+        eprintln!(
+            "analyze-latency: warning: no manifest (<stem>.manifest.json) beside the results: \
+             whether every job of the plan is here cannot be checked"
+        );
+    }
     if coverage.is_complete() {
         return Ok(rows);
     }

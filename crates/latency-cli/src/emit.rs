@@ -63,24 +63,45 @@ fn slurm(args: &Args, plan: &PlanArgs, jobs: usize) -> Result<String> {
     }
     command.extend([
         "--shard-from-env".to_owned(),
+        "--shards".to_owned(),
+        plan.tasks.to_string(),
         "--output-dir".to_owned(),
         quote(&results.display().to_string())?,
     ]);
     let cwd = std::env::current_dir().context("reading the current folder")?;
+    // #SBATCH lines are not shell: double quotes hold spaces, nothing escapes a quote, and % is
+    // a filename pattern in --output.
+    let directive = |path: &Path| -> Result<String> {
+        let text = path.display().to_string();
+        anyhow::ensure!(
+            !text.contains(['"', '%', '\n']),
+            "{text}: a path with '\"', '%' or a newline cannot be written in an #SBATCH line; use \
+             another --results-dir or run from another folder"
+        );
+        Ok(format!("\"{text}"))
+    };
     let mut lines = vec![
         "#!/bin/bash".to_owned(),
         format!(
             "# Written by `latency-analysis plan --emit slurm`: {jobs} jobs in {} shards.",
             plan.tasks
         ),
-        "# Submit with `sbatch FILE`. A re-queued task resumes its shard; merge with".to_owned(),
-        format!("# `analyze-latency {}`.", results.display()),
+        "# Submit with `sbatch FILE`. A re-queued task resumes its shard; to run shard K+1 again"
+            .to_owned(),
+        "# alone, `sbatch --array=K FILE`. Merge with:".to_owned(),
+        format!(
+            "#   analyze-latency {}",
+            quote(&results.display().to_string())?
+        ),
         format!("#SBATCH --job-name=bert-latency"),
         format!("#SBATCH --array=0-{}", plan.tasks - 1),
         "#SBATCH --requeue".to_owned(),
         "#SBATCH --ntasks=1".to_owned(),
-        format!("#SBATCH --chdir={}", cwd.display()),
-        format!("#SBATCH --output={}/slurm-%A_%a.out", results.display()),
+        format!("#SBATCH --chdir={}\"", directive(&cwd)?),
+        format!(
+            "#SBATCH --output={}/slurm-%A_%a.out\"",
+            directive(&results)?
+        ),
     ];
     if let Some(threads) = args.threads {
         lines.push(format!("#SBATCH --cpus-per-task={threads}"));

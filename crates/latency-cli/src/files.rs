@@ -42,6 +42,9 @@ pub struct RunFiles {
     pub writer: ResultsWriter,
     manifest: Manifest,
     manifest_path: PathBuf,
+    /// An exclusive lock on `<stem>.lock`, held while the run writes: two runs of one shard
+    /// would otherwise measure the same jobs and overwrite each other's files.
+    _lock: std::fs::File,
 }
 
 impl RunFiles {
@@ -59,6 +62,21 @@ impl RunFiles {
         force: bool,
     ) -> Result<(Self, HashSet<String>)> {
         let manifest_path = Manifest::path_for(&csv);
+        let writer = ResultsWriter::new(&csv)?;
+        writer
+            .prepare()
+            .with_context(|| format!("results file {}", csv.display()))?;
+        let lock_path = csv.with_extension("lock");
+        let lock = std::fs::File::create(&lock_path)
+            .with_context(|| format!("creating the lock file {}", lock_path.display()))?;
+        if let Err(e) = lock.try_lock() {
+            bail!(
+                "another latency-analysis is writing {} ({}: {e}); wait for it to finish, or \
+                 use another --output-dir",
+                csv.display(),
+                lock_path.display()
+            );
+        }
         let shards = match shard {
             Some((spec, strategy)) => Some(runner::assign_shards(whole, spec.count, strategy)?),
             None => None,
@@ -67,6 +85,16 @@ impl RunFiles {
         let mut kept: Vec<ResultRow> = Vec::new();
         if shard.is_some() && !force && manifest_path.exists() {
             let earlier = Manifest::read(&manifest_path)?;
+            let strategy = shard.map(|(_, s)| s.as_str().to_owned());
+            if earlier.shard_strategy != strategy {
+                bail!(
+                    "{} was written with --shard-strategy {}, now {}: the shard holds other jobs; \
+                     use the same strategy, or --force to measure this shard again from scratch",
+                    manifest_path.display(),
+                    earlier.shard_strategy.as_deref().unwrap_or("none"),
+                    strategy.as_deref().unwrap_or("none")
+                );
+            }
             if earlier.plan_hash != whole.hash() {
                 let changes = earlier.plan_changes(&plan_jobs);
                 bail!(
@@ -92,10 +120,7 @@ impl RunFiles {
             }
         }
         let done: HashSet<String> = kept.iter().filter_map(|r| r.job_id.clone()).collect();
-        let writer = ResultsWriter::resume(&csv, kept)?;
-        writer
-            .prepare()
-            .with_context(|| format!("results file {}", csv.display()))?;
+        let writer = ResultsWriter::resume(writer.csv_path(), kept)?;
         let manifest = Manifest {
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             plan_hash: whole.hash().to_owned(),
@@ -119,6 +144,7 @@ impl RunFiles {
                 writer,
                 manifest,
                 manifest_path,
+                _lock: lock,
             },
             done,
         ))

@@ -902,10 +902,33 @@ fn a_rerun_shard_resumes_and_a_changed_plan_is_refused() {
     );
     assert_eq!(resumed[3].job_id, all[3].job_id);
     assert_eq!(report::io::read_results(&csv).unwrap().len(), 4);
+    // Another strategy puts other jobs in the shard: refused.
+    let out = run(&["--shard-strategy", "hash"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--shard-strategy slice, now hash"),
+        "{}",
+        stderr(&out)
+    );
+    // A second run of the shard while one is writing it is refused.
+    let lock = std::fs::File::create(dir.join("out/shard-1-of-2.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another latency-analysis is writing"),
+        "{}",
+        stderr(&out)
+    );
+    drop(lock);
     // A changed plan is refused, saying what changed; --force measures it from scratch.
     let out = run(&["--seed", "5"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("seed 0 -> 5"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("all 8 jobs: seed 0 -> 5"),
+        "{}",
+        stderr(&out)
+    );
     let out = run(&["--seed", "5", "--force"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let forced = report::io::read_results(&json).unwrap();

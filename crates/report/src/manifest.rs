@@ -106,19 +106,39 @@ impl Manifest {
     /// What differs between the plan this manifest ran and `jobs` (another plan's, in order), in
     /// words: jobs only in one of them, and for jobs of the same label, which settings changed.
     /// Empty when the job lists are the same.
+    ///
+    /// The same settings change on several jobs is said once, with the jobs counted.
     pub fn plan_changes(&self, jobs: &[PlannedJob]) -> Vec<String> {
         let mut changes = Vec::new();
+        // Settings changes, in first-seen order, with the jobs they apply to.
+        let mut settings: Vec<(String, Vec<&str>)> = Vec::new();
         for old in &self.plan_jobs {
             match jobs.iter().find(|j| j.label == old.label) {
                 None => changes.push(format!("job {} is no longer in the plan", old.label)),
                 Some(new) if new.id != old.id => {
                     let mut fields = Vec::new();
                     diff("", &old.job, &new.job, &mut fields);
-                    changes.push(format!("{}: {}", old.label, fields.join(", ")));
+                    let what = fields.join(", ");
+                    match settings.iter_mut().find(|(w, _)| *w == what) {
+                        Some((_, labels)) => labels.push(&old.label),
+                        None => settings.push((what, vec![&old.label])),
+                    }
                 }
                 Some(_) => {}
             }
         }
+        let mut said: Vec<String> = settings
+            .into_iter()
+            .map(|(what, labels)| match labels.as_slice() {
+                [one] => format!("{one}: {what}"),
+                many if many.len() == self.plan_jobs.len() => {
+                    format!("all {} jobs: {what}", many.len())
+                }
+                many => format!("{} jobs ({}, ...): {what}", many.len(), many[0]),
+            })
+            .collect();
+        said.append(&mut changes);
+        let mut changes = said;
         for new in jobs {
             if !self.plan_jobs.iter().any(|j| j.label == new.label) {
                 changes.push(format!("job {} is new", new.label));
@@ -207,6 +227,12 @@ mod tests {
                 "job c (batch 1, seq 8) is new",
             ]
         );
+        // One change on every job is said once.
+        let all = m.plan_changes(&[
+            job("a (batch 1, seq 8)", "8", 7),
+            job("b (batch 1, seq 8)", "9", 7),
+        ]);
+        assert_eq!(all, ["all 2 jobs: seed 0 -> 7"]);
     }
 
     #[test]

@@ -227,8 +227,9 @@ pub fn assign(plan: &Plan, count: u32, strategy: Strategy) -> Result<Vec<u32>> {
 
 /// Where the shard comes from: `--shard-from-env` reads the scheduler's variables.
 ///
-/// Slurm job arrays: shard = `SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN + 1` of
-/// `SLURM_ARRAY_TASK_COUNT`. Kubernetes Indexed Jobs: shard = `JOB_COMPLETION_INDEX + 1` of
+/// Slurm job arrays: with `shards` (`--shards N`), shard = `SLURM_ARRAY_TASK_ID + 1` of N (the
+/// index is the 0-based shard, so one index can be re-submitted alone); without it, shard =
+/// `SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN + 1` of `SLURM_ARRAY_TASK_COUNT`. Kubernetes Indexed Jobs: shard = `JOB_COMPLETION_INDEX + 1` of
 /// `shards` (`--shards N`; Kubernetes does not export the count).
 ///
 /// # Errors
@@ -255,6 +256,20 @@ pub fn shard_from_env(
                     .to_owned(),
             ));
         }
+        (Some(id), None) if shards.is_some() => {
+            // With --shards N the array index is the 0-based shard (the emitted script's
+            // --array=0-(N-1)), so one index can be submitted again on its own (sbatch --array=2)
+            // and sparse arrays work: MIN and COUNT then describe the submission, not the sweep.
+            let count = shards.map_or(1, u64::from);
+            if id >= count {
+                return Err(Error::Settings(format!(
+                    "SLURM_ARRAY_TASK_ID={id} is not below --shards {count} (array indices are \
+                     the 0-based shards: --array=0-{})",
+                    count - 1
+                )));
+            }
+            (id + 1, count)
+        }
         (Some(id), None) => {
             let needed = |name: &str| -> Result<u64> {
                 number(name)?.ok_or_else(|| {
@@ -270,11 +285,6 @@ pub fn shard_from_env(
                     "SLURM_ARRAY_TASK_ID={id} is outside SLURM_ARRAY_TASK_MIN={min} .. +{count} \
                      (SLURM_ARRAY_TASK_COUNT): submit the array as --array=0-{}",
                     count.saturating_sub(1)
-                )));
-            }
-            if let Some(n) = shards.filter(|&n| u64::from(n) != count) {
-                return Err(Error::Settings(format!(
-                    "--shards {n} contradicts SLURM_ARRAY_TASK_COUNT={count}"
                 )));
             }
             (id - min + 1, count)
@@ -420,11 +430,22 @@ mod tests {
             shard_from_env(env(&slurm), None).unwrap(),
             ShardSpec { index: 3, count: 4 }
         );
+        // With --shards, the index is the 0-based shard: one index re-submitted alone
+        // (sbatch --array=2: MIN 2, COUNT 1) is shard 3 of 4, not 1 of 1.
+        let resubmitted = [
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_MIN", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "1"),
+        ];
+        assert_eq!(
+            shard_from_env(env(&resubmitted), Some(4)).unwrap(),
+            ShardSpec { index: 3, count: 4 }
+        );
         let err = shard_from_env(env(&slurm), Some(3))
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("--shards 3") && err.contains("SLURM_ARRAY_TASK_COUNT=4"),
+            err.contains("SLURM_ARRAY_TASK_ID=7 is not below --shards 3"),
             "{err}"
         );
         let err = shard_from_env(env(&slurm[..1]), None)
