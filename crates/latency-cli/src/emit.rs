@@ -35,6 +35,18 @@ pub fn emit(args: &Args, plan: &PlanArgs, jobs: usize) -> Result<()> {
     }
 }
 
+/// The run flags of a task: one GPU per task, so `--device cuda:N` becomes `cuda` (the task's
+/// only GPU).
+fn task_flags(args: &Args, config: &str) -> Vec<String> {
+    let mut flags = args.run_flags(config);
+    if let Some(i) = flags.iter().position(|f| f == "--device") {
+        if flags.get(i + 1).is_some_and(|d| d.starts_with("cuda:")) {
+            flags[i + 1] = "cuda".to_owned();
+        }
+    }
+    flags
+}
+
 fn quote(word: &str) -> Result<String> {
     shlex::try_quote(word)
         .map(|q| q.into_owned())
@@ -58,7 +70,7 @@ fn slurm(args: &Args, plan: &PlanArgs, jobs: usize) -> Result<String> {
     let binary = std::env::current_exe().context("finding latency-analysis's own path")?;
     let config = absolute(&args.config_file).display().to_string();
     let mut command = vec![quote(&binary.display().to_string())?];
-    for word in args.run_flags(&config) {
+    for word in task_flags(args, &config) {
         command.push(quote(&word)?);
     }
     command.extend([
@@ -96,6 +108,8 @@ fn slurm(args: &Args, plan: &PlanArgs, jobs: usize) -> Result<String> {
         format!("#SBATCH --job-name=bert-latency"),
         format!("#SBATCH --array=0-{}", plan.tasks - 1),
         "#SBATCH --requeue".to_owned(),
+        // A re-queued task appends to its log instead of overwriting the interrupted attempt's.
+        "#SBATCH --open-mode=append".to_owned(),
         "#SBATCH --ntasks=1".to_owned(),
         format!("#SBATCH --chdir={}\"", directive(&cwd)?),
         format!(
@@ -122,7 +136,7 @@ fn kubernetes(args: &Args, plan: &PlanArgs, jobs: usize) -> Result<String> {
         .as_ref()
         .map_or_else(|| "/results".to_owned(), |d| d.display().to_string());
     let mut command = vec!["latency-analysis".to_owned()];
-    command.extend(args.run_flags("/config/latency_config.yaml"));
+    command.extend(task_flags(args, "/config/latency_config.yaml"));
     command.extend([
         "--shard-from-env".to_owned(),
         "--shards".to_owned(),
@@ -145,8 +159,16 @@ fn kubernetes(args: &Args, plan: &PlanArgs, jobs: usize) -> Result<String> {
             {"name": "results", "mountPath": results},
         ],
     });
+    let mut resources = serde_json::Map::new();
     if args.device != "cpu" {
-        container["resources"] = json!({"limits": {"nvidia.com/gpu": 1}});
+        resources.insert("limits".into(), json!({"nvidia.com/gpu": 1}));
+    }
+    if let Some(threads) = args.threads {
+        // Cores of its own for libtorch's threads, so pods on one node do not share them.
+        resources.insert("requests".into(), json!({"cpu": threads.to_string()}));
+    }
+    if !resources.is_empty() {
+        container["resources"] = serde_json::Value::Object(resources);
     }
     let job = json!({
         "apiVersion": "batch/v1",
