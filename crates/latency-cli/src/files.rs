@@ -69,7 +69,7 @@ impl RunFiles {
         let lock_path = csv.with_extension("lock");
         let lock = std::fs::File::create(&lock_path)
             .with_context(|| format!("creating the lock file {}", lock_path.display()))?;
-        if let Err(e) = lock.try_lock() {
+        if let Err(e) = try_lock(&lock) {
             bail!(
                 "another latency-analysis is writing {} ({}: {e}); wait for it to finish, or \
                  use another --output-dir",
@@ -204,6 +204,19 @@ impl RunFiles {
         self.manifest
             .write(&self.manifest_path)
             .with_context(|| format!("writing {}", self.manifest_path.display()))
+    }
+}
+
+/// Takes an exclusive advisory lock on `file` without waiting (flock; released when the file is
+/// closed, also when the process dies).
+fn try_lock(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a valid open descriptor has no memory effects.
+    let status = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 

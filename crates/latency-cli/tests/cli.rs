@@ -911,8 +911,31 @@ fn a_rerun_shard_resumes_and_a_changed_plan_is_refused() {
         stderr(&out)
     );
     // A second run of the shard while one is writing it is refused.
-    let lock = std::fs::File::create(dir.join("out/shard-1-of-2.lock")).unwrap();
-    lock.try_lock().unwrap();
+    // (flock from a `flock` process standing in for the other run.)
+    // (--no-fork: flock execs the command, so killing it frees the lock.)
+    let holder = Command::new("flock")
+        .arg("--no-fork")
+        .arg(dir.join("out/shard-1-of-2.lock"))
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    let lock_file = dir.join("out/shard-1-of-2.lock");
+    let started = std::time::Instant::now();
+    // Wait until the holder has the lock (a non-blocking flock attempt fails).
+    while Command::new("flock")
+        .args(["-n"])
+        .arg(&lock_file)
+        .arg("true")
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "flock never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let out = run(&[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
@@ -920,7 +943,9 @@ fn a_rerun_shard_resumes_and_a_changed_plan_is_refused() {
         "{}",
         stderr(&out)
     );
-    drop(lock);
+    let mut holder = holder;
+    holder.kill().unwrap();
+    holder.wait().unwrap();
     // A changed plan is refused, saying what changed; --force measures it from scratch.
     let out = run(&["--seed", "5"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
