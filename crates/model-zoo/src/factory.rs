@@ -8,7 +8,9 @@ use crate::checkpoint::{self, NameReport};
 use crate::config::{Architecture, ModelEntry};
 use crate::error::{Error, Result};
 use crate::inputs::Batch;
-use crate::layers::params::{CheckpointParams, ParamSource, RandomParams};
+use crate::layers::params::{
+    CheckpointParams, ParamSource, PlaceholderParams, RandomParams, placeholder,
+};
 use crate::models::bert::Bert;
 use crate::models::flex_bert::FlexBert;
 use crate::models::mosaic_bert::MosaicBert;
@@ -67,8 +69,79 @@ pub struct Model {
 /// A libtorch failure while building (tch panics on its C++ exceptions, e.g. out of memory) is
 /// [`Error::Build`], not a panic.
 pub fn build(entry: &ModelEntry, options: &BuildOptions) -> Result<Model> {
-    std::panic::catch_unwind(AssertUnwindSafe(|| build_model(entry, options)))
-        .unwrap_or_else(|panic| Err(Error::Build(panic_message(panic.as_ref()))))
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        build_model(entry, options, Weights::Real)
+    }))
+    .unwrap_or_else(|panic| Err(Error::Build(panic_message(panic.as_ref()))))
+}
+
+/// An entry's architecture without its weights: shapes, parameter count, FLOPs and the input
+/// checks of the [`Model`] that [`build`] would make, at almost no cost in time or memory (each
+/// parameter is a stand-in of one value, see
+/// [`PlaceholderParams`](crate::layers::params::PlaceholderParams)). For `--dry-run`.
+///
+/// A checkpoint entry is checked by its header only (every name and shape, as [`build`] checks
+/// them, without reading the tensors); a TorchScript entry is loaded, its parameters being
+/// known only from the module.
+pub struct Blueprint {
+    model: Model,
+}
+
+/// The [`Blueprint`] of an entry: what [`build`] would make, without weights. The parameters
+/// stay on the CPU whatever `options.device` (a TorchScript module is still loaded onto it).
+///
+/// # Errors
+/// As [`build`], except that the checkpoint's tensor data is not read.
+pub fn blueprint(entry: &ModelEntry, options: &BuildOptions) -> Result<Blueprint> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        build_model(entry, options, Weights::Placeholders)
+    }))
+    .unwrap_or_else(|panic| Err(Error::Build(panic_message(panic.as_ref()))))
+    .map(|model| Blueprint { model })
+}
+
+impl Blueprint {
+    /// Parameters, counting tied weights once (as [`Model::num_parameters`]).
+    pub fn num_parameters(&self) -> u64 {
+        self.model.num_parameters()
+    }
+
+    /// The task.
+    pub fn task(&self) -> Task {
+        self.model.task()
+    }
+
+    /// Shape facts (as [`Model::dims`]).
+    pub fn dims(&self) -> Dims {
+        self.model.dims()
+    }
+
+    /// Unused checkpoint tensors, one line each (as [`Model::warnings`]).
+    pub fn warnings(&self) -> &[String] {
+        self.model.warnings()
+    }
+
+    /// FLOPs of one forward pass (as [`Model::flops`]).
+    pub fn flops(&self, batch: i64, seq: i64) -> Option<f64> {
+        self.model.flops(batch, seq)
+    }
+
+    /// Checks inputs as [`Model::check_inputs`] would.
+    ///
+    /// # Errors
+    /// As [`Model::check_inputs`].
+    pub fn check_inputs(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<()> {
+        self.model.check_inputs(input_ids, attention_mask)
+    }
+}
+
+/// What fills a model's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Weights {
+    /// Random values for the seed, or the checkpoint's tensors.
+    Real,
+    /// Stand-ins with the shapes only, on the CPU.
+    Placeholders,
 }
 
 /// The first line of a panic's message (libtorch appends a C++ backtrace after it).
@@ -85,7 +158,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .to_owned()
 }
 
-fn build_model(entry: &ModelEntry, options: &BuildOptions) -> Result<Model> {
+fn build_model(entry: &ModelEntry, options: &BuildOptions, weights: Weights) -> Result<Model> {
     let task = entry.task()?;
     let architecture = entry.architecture()?;
     if !matches!(options.kind, Kind::Float | Kind::Half | Kind::BFloat16) {
@@ -110,25 +183,40 @@ fn build_model(entry: &ModelEntry, options: &BuildOptions) -> Result<Model> {
             warnings: Vec::new(),
         });
     }
+    let device = match weights {
+        Weights::Real => options.device,
+        Weights::Placeholders => Device::Cpu,
+    };
     match &entry.pretrained_checkpoint {
         None => {
-            let mut params = RandomParams::new(options.seed, options.device, options.kind);
-            let (arch, max_positions) = construct(&architecture, task, &mut params, options)?;
+            let mut params: Box<dyn ParamSource> = match weights {
+                Weights::Real => Box::new(RandomParams::new(options.seed, device, options.kind)),
+                Weights::Placeholders => Box::new(PlaceholderParams::new(options.kind)),
+            };
+            let (arch, max_positions) = construct(&architecture, task, params.as_mut(), options)?;
             Ok(Model {
                 arch,
                 task,
                 num_parameters: params.count(),
                 max_positions,
-                device: options.device,
+                device,
                 warnings: Vec::new(),
             })
         }
         Some(path) => {
             let file = checkpoint::resolve(path)?;
-            let shared = checkpoint::read_header(&file)?.shared_names();
-            let tensors = checkpoint::read(&file)?;
-            let mut params = CheckpointParams::new(tensors, options.device, options.kind)
-                .with_shared_names(shared);
+            let header = checkpoint::read_header(&file)?;
+            let shared = header.shared_names();
+            let tensors = match weights {
+                Weights::Real => checkpoint::read(&file)?,
+                Weights::Placeholders => header
+                    .tensors
+                    .iter()
+                    .map(|(name, shape)| (name.clone(), placeholder(shape, options.kind)))
+                    .collect(),
+            };
+            let mut params =
+                CheckpointParams::new(tensors, device, options.kind).with_shared_names(shared);
             let (arch, max_positions) = construct(&architecture, task, &mut params, options)?;
             let num_parameters = params.count();
             let report: NameReport = params.finish();
@@ -155,7 +243,7 @@ fn build_model(entry: &ModelEntry, options: &BuildOptions) -> Result<Model> {
                 task,
                 num_parameters,
                 max_positions,
-                device: options.device,
+                device,
                 warnings,
             })
         }
@@ -359,6 +447,112 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn preset(model_type: &str, name: &str, task: &str) -> ModelEntry {
+        serde_json::from_value(serde_json::json!({
+            "name": "x", "model_type": model_type, "task_type": task, "pretrained_model_name": name
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn blueprints_count_what_transformers_counts_without_weights() {
+        // sum(p.numel() for p in model.parameters()) in transformers (tests/it/presets.rs).
+        for (entry, want) in [
+            (
+                preset("hf_bert", "bert-base-uncased", "classification"),
+                109_483_778,
+            ),
+            (
+                preset("modern_bert", "answerdotai/ModernBERT-base", "mlm"),
+                149_655_232,
+            ),
+        ] {
+            let options = BuildOptions {
+                kind: Kind::BFloat16,
+                ..BuildOptions::default()
+            };
+            let plan = blueprint(&entry, &options).unwrap();
+            assert_eq!(plan.num_parameters(), want);
+            assert_eq!(plan.dims().hidden, 768);
+        }
+    }
+
+    #[test]
+    fn a_blueprint_has_the_built_models_flops_and_checks() {
+        let entry: ModelEntry = serde_json::from_value(serde_json::json!({
+            "name": "tiny", "model_type": "modern_bert", "task_type": "classification",
+            "model_config": {"hidden_size": 64, "num_hidden_layers": 3, "num_attention_heads": 4,
+                             "intermediate_size": 96, "vocab_size": 300,
+                             "max_position_embeddings": 64}
+        }))
+        .unwrap();
+        let options = BuildOptions::default();
+        let (model, plan) = (
+            build(&entry, &options).unwrap(),
+            blueprint(&entry, &options).unwrap(),
+        );
+        assert_eq!(plan.num_parameters(), model.num_parameters());
+        for (batch, seq) in [(1, 8), (4, 64), (2, 200)] {
+            assert_eq!(plan.flops(batch, seq), model.flops(batch, seq));
+        }
+        let ids = Tensor::from_slice(&[299i64, 300]).view([1, 2]);
+        let (a, b) = (
+            plan.check_inputs(&ids, &ids.ones_like()),
+            model.check_inputs(&ids, &ids.ones_like()),
+        );
+        assert_eq!(a.unwrap_err().to_string(), b.unwrap_err().to_string());
+    }
+
+    #[test]
+    fn a_checkpoint_blueprint_reads_the_header_and_names_what_does_not_fit() {
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(data.join("bert_cls.json")).unwrap())
+                .unwrap();
+        let dir = std::env::temp_dir().join(format!("model-zoo-blueprint-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = meta["config"].clone();
+        config["model_type"] = "bert".into();
+        std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+        let entry = |checkpoint: &std::path::Path| -> ModelEntry {
+            serde_json::from_value(serde_json::json!({
+                "name": "x", "model_type": "hf_bert", "task_type": "classification",
+                "num_labels": 3, "pretrained_model_name": dir, "pretrained_checkpoint": checkpoint,
+            }))
+            .unwrap()
+        };
+        let options = BuildOptions::default();
+        let good = entry(&data.join("bert_cls.safetensors"));
+        assert_eq!(
+            blueprint(&good, &options).unwrap().num_parameters(),
+            build(&good, &options).unwrap().num_parameters()
+        );
+        // One tensor dropped, one cut short: both paths give the same complete report.
+        let broken: Vec<(String, Tensor)> = checkpoint::read(&data.join("bert_cls.safetensors"))
+            .unwrap()
+            .into_iter()
+            .filter(|(name, _)| !name.ends_with("layer.1.output.dense.bias"))
+            .map(|(name, t)| match name.ends_with("classifier.weight") {
+                true => (name, t.narrow(0, 0, 2)),
+                false => (name, t),
+            })
+            .collect();
+        let file = dir.join("broken.safetensors");
+        Tensor::write_safetensors(&broken, &file).unwrap();
+        let bad = entry(&file);
+        let (from_header, from_tensors) = (
+            blueprint(&bad, &options).err().unwrap().to_string(),
+            build(&bad, &options).err().unwrap().to_string(),
+        );
+        assert_eq!(from_header, from_tensors);
+        assert!(
+            from_header.contains("layer.1.output.dense.bias")
+                && from_header.contains("classifier.weight"),
+            "{from_header}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_libtorch_error_while_building_is_an_error_not_a_panic() {

@@ -10,7 +10,7 @@
 //!    ([`models`]), with seeded random weights or a safetensors checkpoint whose every missing,
 //!    misshaped and unexpected tensor is reported ([`checkpoint`]).
 //! 3. [`Model::forward`] runs padded batches (`input_ids`, `attention_mask`); the model reports its
-//!    parameter count and analytic FLOPs.
+//!    parameter count and analytic FLOPs. [`blueprint`] reports the same without weights.
 //!
 //! 4. [`InputGenerator`] ([`inputs`]) makes the batches: seeded ids with a length distribution
 //!    ([`Lengths`]), or real text through a HuggingFace `tokenizer.json`.
@@ -57,7 +57,7 @@ pub use crate::cuda_memory::{
 pub use crate::device::{DeviceChoice, synchronize};
 pub use crate::dtype::{Dtype, set_threads, threads};
 pub use crate::error::{Error, Result};
-pub use crate::factory::{BuildOptions, Model, build};
+pub use crate::factory::{Blueprint, BuildOptions, Model, blueprint, build};
 pub use crate::inputs::{Batch, InputGenerator, Lengths, SpecialTokens};
 pub use crate::runtime::LibtorchInfo;
 pub use tch;

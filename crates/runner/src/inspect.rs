@@ -1,5 +1,6 @@
 //! What a plan will measure, without measuring: each model's size and each job's cost (for
-//! `--dry-run`).
+//! `--dry-run`), from the architecture alone: no weights are made or read (a
+//! [`model_zoo::Blueprint`]), except that a TorchScript module is loaded.
 
 use model_zoo::{BuildOptions, tch};
 
@@ -7,7 +8,7 @@ use crate::plan::{Plan, PlannedJob};
 
 /// Whether the model takes rows of `seq` tokens (e.g. within BERT's positions), as a run would
 /// check its inputs.
-fn check_shape(model: &model_zoo::Model, seq: u32) -> Result<(), String> {
+fn check_shape(model: &model_zoo::Blueprint, seq: u32) -> Result<(), String> {
     let ids = tch::Tensor::zeros(
         [1, i64::from(seq)],
         (tch::Kind::Int64, model_zoo::tch::Device::Cpu),
@@ -29,13 +30,14 @@ pub struct JobCost {
 }
 
 /// Each job of `plan` with its cost, or the reason its model cannot be built or run at the job's
-/// shape. Each model is built once, on `device`, with short rotary tables.
+/// shape. Each model's [`Blueprint`](model_zoo::Blueprint) is made once, with short rotary
+/// tables; `device` matters only to a TorchScript module, loaded onto it.
 pub fn inspect<'p>(
     plan: &'p Plan,
     device: &dyn crate::Device,
 ) -> Vec<(&'p PlannedJob, Result<JobCost, String>)> {
     let device = device.torch();
-    let mut built: Option<(String, Result<model_zoo::Model, String>)> = None;
+    let mut built: Option<(String, Result<model_zoo::Blueprint, String>)> = None;
     plan.jobs()
         .iter()
         .map(|job| {
@@ -49,7 +51,7 @@ pub fn inspect<'p>(
                 };
                 built = Some((
                     name.clone(),
-                    model_zoo::build(&job.job.model, &options).map_err(|e| e.to_string()),
+                    model_zoo::blueprint(&job.job.model, &options).map_err(|e| e.to_string()),
                 ));
             }
             let cost = match built.as_ref().map(|(_, m)| m) {
@@ -67,4 +69,71 @@ pub fn inspect<'p>(
             (job, cost)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use model_zoo::{Dtype, Lengths, ModelEntry};
+
+    use super::*;
+    use crate::{CpuDevice, Inputs, Sampling, Settings};
+
+    fn settings(dtype: Dtype, sequence_lengths: Vec<u32>) -> Settings {
+        Settings {
+            batch_sizes: vec![2],
+            sequence_lengths,
+            dtype,
+            device: "cpu".to_owned(),
+            threads: 1,
+            inputs: Inputs::Random(Lengths::Full),
+            seed: 3,
+            include_transfer: false,
+            sampling: Sampling::default(),
+        }
+    }
+
+    #[test]
+    fn bert_base_is_costed_without_weights_as_transformers_counts_it() {
+        let entry: ModelEntry = serde_json::from_value(serde_json::json!({
+            "name": "bert", "model_type": "hf_bert", "task_type": "classification",
+            "pretrained_model_name": "bert-base-uncased"
+        }))
+        .unwrap();
+        let plan = Plan::new(&[entry], &settings(Dtype::Bf16, vec![128, 1024]));
+        let costs = inspect(&plan, &CpuDevice);
+        // BertForSequenceClassification(bert-base-uncased): 109,483,778 parameters.
+        let cost = costs[0].1.as_ref().unwrap();
+        assert_eq!(cost.num_parameters, 109_483_778);
+        assert_eq!(cost.weight_bytes, 2 * 109_483_778);
+        // 2 FLOPs per multiply-add: per layer and token the four products (4h² + 2hi weights)
+        // and attention's QKᵀ and AV (2 · 2sh); then pooler and classifier per row.
+        let (h, i, s, b) = (768.0, 3072.0, 128.0, 2.0);
+        let layers = 12.0 * b * s * (2.0 * (4.0 * h * h + 2.0 * h * i) + 4.0 * s * h);
+        let head = b * 2.0 * (h * h + h * 2.0);
+        assert_eq!(cost.flops_per_forward, Some(layers + head));
+        // 1024 tokens exceed BERT's 512 positions, as a run would find.
+        let err = costs[1].1.as_ref().unwrap_err();
+        assert!(err.contains("max_position_embeddings 512"), "{err}");
+    }
+
+    #[test]
+    fn costs_equal_the_built_models() {
+        let entry: ModelEntry = serde_json::from_value(serde_json::json!({
+            "name": "tiny", "model_type": "mosaic_bert", "task_type": "mlm",
+            "model_config": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+                             "intermediate_size": 64, "vocab_size": 128}
+        }))
+        .unwrap();
+        let model = model_zoo::build(&entry, &BuildOptions::default()).unwrap();
+        let plan = Plan::new(&[entry], &settings(Dtype::Fp32, vec![16]));
+        let cost = inspect(&plan, &CpuDevice)[0].1.clone().unwrap();
+        assert_eq!(
+            cost,
+            JobCost {
+                num_parameters: model.num_parameters(),
+                weight_bytes: 4 * model.num_parameters(),
+                flops_per_forward: model.flops(2, 16),
+            }
+        );
+    }
 }

@@ -2,7 +2,7 @@
 
 use tch::Tensor;
 
-use super::params::{Init, ParamSource};
+use super::params::{Init, ParamSource, placeholder};
 
 /// A linear layer.
 #[derive(Debug)]
@@ -33,6 +33,8 @@ impl Linear {
 
     /// One layer computing `parts` side by side (outputs concatenated in order), e.g. BERT's
     /// query, key and value as one matrix product; all parts have a bias or none has.
+    ///
+    /// Stand-ins ([`PlaceholderParams`](super::params::PlaceholderParams)) stay stand-ins.
     pub fn fuse(parts: Vec<Linear>) -> Self {
         let weights: Vec<Tensor> = parts.iter().map(|p| p.weight.shallow_clone()).collect();
         let biases: Option<Vec<Tensor>> = parts
@@ -40,8 +42,8 @@ impl Linear {
             .map(|p| p.bias.as_ref().map(Tensor::shallow_clone))
             .collect();
         Self {
-            weight: Tensor::cat(&weights, 0),
-            bias: biases.map(|b| Tensor::cat(&b, 0)),
+            weight: cat_rows(&weights),
+            bias: biases.map(|b| cat_rows(&b)),
         }
     }
 
@@ -54,5 +56,21 @@ impl Linear {
     pub fn flops_per_row(&self) -> f64 {
         let size = self.weight.size();
         2.0 * (size[0] * size[1]) as f64
+    }
+}
+
+/// `parts` concatenated along the first dimension; a stand-in of the result's shape when every
+/// part is a stand-in (all strides 0), so that a blueprint allocates nothing.
+fn cat_rows(parts: &[Tensor]) -> Tensor {
+    let standins = parts
+        .iter()
+        .all(|p| p.numel() > 1 && p.stride().iter().all(|&s| s == 0));
+    match parts.first() {
+        Some(first) if standins => {
+            let mut shape = first.size();
+            shape[0] = parts.iter().map(|p| p.size()[0]).sum();
+            placeholder(&shape, first.kind())
+        }
+        _ => Tensor::cat(parts, 0),
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use tch::{Device, Kind, Tensor};
 
 use crate::checkpoint::NameReport;
-use crate::rng::SplitMix64;
+use crate::rng::{SplitMix64, fill_normal};
 
 /// How a freshly built parameter is initialised when no checkpoint provides it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,6 +39,11 @@ pub trait ParamSource {
 
 /// Random parameters, reproducible for a seed. The generator is this source's own (not
 /// libtorch's global one), so models built at the same time on other threads cannot disturb it.
+///
+/// Each normal tensor takes the next value of the source's splitmix64 stream as its own seed and
+/// is filled in place by [`fill_normal`](crate::rng::fill_normal) (ziggurat, chunks in parallel on
+/// libtorch's intra-op thread count): one fp32 copy of the tensor is ever made on the CPU, then
+/// converted to the source's float type and device.
 pub struct RandomParams {
     device: Device,
     kind: Kind,
@@ -57,19 +62,21 @@ impl RandomParams {
         }
     }
 
-    /// `n` standard normal values (Box-Muller on two uniforms of 53 random bits each).
-    fn normals(&mut self, n: usize) -> Vec<f32> {
-        let mut out = Vec::with_capacity(n + 1);
-        while out.len() < n {
-            let u1 = ((self.rng.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-            let u2 = self.rng.unit();
-            let radius = (-2.0 * u1.ln()).sqrt();
-            let angle = std::f64::consts::TAU * u2;
-            out.push((radius * angle.cos()) as f32);
-            out.push((radius * angle.sin()) as f32);
+    /// An fp32 CPU tensor of `shape` drawn from a normal with mean 0 and standard deviation `std`.
+    fn normal(&mut self, shape: &[i64], std: f64) -> Tensor {
+        let seed = self.rng.next_u64();
+        let tensor = Tensor::empty(shape, (Kind::Float, Device::Cpu));
+        let n = tensor.numel();
+        if n > 0 {
+            // SAFETY: `tensor` was just allocated as a contiguous fp32 CPU tensor of `n` values,
+            // nothing else refers to its storage, and the slice is dropped before `tensor` is
+            // returned.
+            let values =
+                unsafe { std::slice::from_raw_parts_mut(tensor.data_ptr().cast::<f32>(), n) };
+            let threads = usize::try_from(tch::get_num_threads()).unwrap_or(1);
+            fill_normal(seed, values, std, threads);
         }
-        out.truncate(n);
-        out
+        tensor
     }
 }
 
@@ -78,14 +85,44 @@ impl ParamSource for RandomParams {
         self.count += shape.iter().product::<i64>() as u64;
         let options = (Kind::Float, Device::Cpu);
         let t = match init {
-            Init::Normal(std) => {
-                let n = shape.iter().product::<i64>() as usize;
-                Tensor::from_slice(&self.normals(n)).view(shape) * std
-            }
+            Init::Normal(std) => self.normal(shape, std),
             Init::Ones => Tensor::ones(shape, options),
             Init::Zeros => Tensor::zeros(shape, options),
         };
         t.to_kind(self.kind).to_device(self.device)
+    }
+
+    fn allow_unused(&mut self, _name: &str) {}
+
+    fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+/// Stand-ins without memory, for an architecture's shapes, parameter count and FLOPs: each
+/// parameter is one zero of the source's float type on the CPU, expanded (stride 0) to the
+/// parameter's shape. A model built from them has every shape right and no weights: never run it.
+pub struct PlaceholderParams {
+    kind: Kind,
+    count: u64,
+}
+
+impl PlaceholderParams {
+    /// A source of stand-ins of float type `kind`.
+    pub fn new(kind: Kind) -> Self {
+        Self { kind, count: 0 }
+    }
+}
+
+/// One value of `kind` on the CPU, expanded to `shape` without allocating it.
+pub(crate) fn placeholder(shape: &[i64], kind: Kind) -> Tensor {
+    Tensor::zeros([], (kind, Device::Cpu)).expand(shape, false)
+}
+
+impl ParamSource for PlaceholderParams {
+    fn take(&mut self, _name: &str, shape: &[i64], _init: Init) -> Tensor {
+        self.count += shape.iter().product::<i64>() as u64;
+        placeholder(shape, self.kind)
     }
 
     fn allow_unused(&mut self, _name: &str) {}
@@ -264,6 +301,36 @@ mod tests {
         let report = source.finish();
         assert_eq!(report.missing, vec![("other".to_owned(), vec![2])]);
         assert!(report.unexpected.is_empty(), "{report}");
+    }
+
+    #[test]
+    fn random_normals_are_seeded_scaled_and_never_zero() {
+        let take = |seed| {
+            let mut source = RandomParams::new(seed, Device::Cpu, Kind::Float);
+            let _ = source.take("first", &[3], Init::Normal(1.0));
+            source.take("w", &[300, 200], Init::Normal(0.02))
+        };
+        let w = take(3);
+        assert_eq!(w.size(), [300, 200]);
+        assert!(w.equal(&take(3)) && !w.equal(&take(4)));
+        let std = w.std(true).double_value(&[]);
+        assert!((std - 0.02).abs() < 0.001, "std {std}");
+        let smallest = w.abs().min().double_value(&[]);
+        assert!(
+            smallest > 0.0 && smallest >= f64::from(f32::MIN_POSITIVE),
+            "{smallest}"
+        );
+    }
+
+    #[test]
+    fn placeholders_have_the_shapes_and_count_without_memory() {
+        let mut source = PlaceholderParams::new(Kind::BFloat16);
+        let w = source.take("w", &[50_000, 768], Init::Normal(0.02));
+        let b = source.take("b", &[768], Init::Zeros);
+        assert_eq!((w.size(), b.size()), (vec![50_000, 768], vec![768]));
+        assert_eq!(w.kind(), Kind::BFloat16);
+        assert_eq!(w.stride(), [0, 0], "no storage behind the shape");
+        assert_eq!(source.count(), 50_000 * 768 + 768);
     }
 
     #[test]
