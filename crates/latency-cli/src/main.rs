@@ -101,12 +101,6 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
     }
     let plan = plan.without(|job| done.contains(&job.id));
     let interrupt = install_signal_handler()?;
-    out.notice(&format!(
-        "plan {}: {} job(s) to run, results to {}",
-        plan.hash(),
-        plan.jobs().len(),
-        csv.display()
-    ));
     let options = RunnerOptions {
         interrupt: Arc::clone(&interrupt),
         ..RunnerOptions::default()
@@ -114,6 +108,13 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
     let mut failures = Vec::new();
     let runner = Runner::new(&plan, &*device, out, options);
     files.start(device.name(), runner.machine())?;
+    // Said once the signal handler is installed and libtorch is warmed up: the jobs start now.
+    out.notice(&format!(
+        "plan {}: {} job(s) to run, results to {}",
+        plan.hash(),
+        plan.jobs().len(),
+        csv.display()
+    ));
     for result in runner {
         out.finish();
         match result.outcome {
@@ -178,6 +179,10 @@ fn install_signal_handler() -> Result<Arc<AtomicBool>> {
             eprintln!("latency-analysis: second interrupt: exiting now");
             std::process::exit(130);
         }
+        eprintln!(
+            "latency-analysis: interrupted: stopping at the next batch (interrupt again to exit \
+             at once)"
+        );
     })
     .context("installing the Ctrl-C/SIGTERM handler")?;
     Ok(flag)
