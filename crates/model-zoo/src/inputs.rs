@@ -312,11 +312,31 @@ impl InputGenerator {
     /// [`Error::InputFile`] when either file cannot be read or parsed, the text file has no
     /// non-blank line, or the tokenizer has no pad token.
     pub fn text(text_file: &Path, tokenizer_json: &Path, vocab: i64) -> Result<Self> {
-        let tokenizer =
-            tokenizers::Tokenizer::from_file(tokenizer_json).map_err(|e| Error::InputFile {
+        let unusable = |e: &dyn fmt::Display| Error::InputFile {
+            path: tokenizer_json.to_owned(),
+            message: format!("not a usable HuggingFace tokenizer.json: {e}"),
+        };
+        let json = std::fs::read_to_string(tokenizer_json).map_err(|e| unusable(&e))?;
+        // A JSON syntax error inside some values (e.g. `decoder`) makes tokenizers panic
+        // ("Helper") instead of returning its error: check the syntax first.
+        serde_json::from_str::<serde::de::IgnoredAny>(&json).map_err(|e| unusable(&e))?;
+        let tokenizer = json
+            .parse::<tokenizers::Tokenizer>()
+            .map_err(|e| unusable(&e))?;
+        let undefined = tokenizer
+            .get_post_processor()
+            .map(undefined_template_tokens)
+            .unwrap_or_default();
+        if !undefined.is_empty() {
+            return Err(Error::InputFile {
                 path: tokenizer_json.to_owned(),
-                message: format!("not a usable HuggingFace tokenizer.json: {e}"),
-            })?;
+                message: format!(
+                    "not a usable HuggingFace tokenizer.json: its post_processor template uses \
+                     special token(s) {} missing from its special_tokens",
+                    undefined.join(", ")
+                ),
+            });
+        }
         let pad = tokenizer
             .get_padding()
             .map(|p| i64::from(p.pad_id))
@@ -467,5 +487,103 @@ impl InputGenerator {
             encoded.push(ids);
         }
         Ok((0..total).map(|row| encoded[row % used].clone()).collect())
+    }
+}
+
+/// The special tokens a `TemplateProcessing` post-processor (alone or in a `Sequence`) puts in
+/// single-sequence encodings but does not define in its `special_tokens`. tokenizers reads such a
+/// file without complaint (its builder's check is skipped on deserialization) and then panics
+/// ("no entry found for key") on the first encode.
+fn undefined_template_tokens(
+    processor: &tokenizers::processors::PostProcessorWrapper,
+) -> Vec<String> {
+    use tokenizers::processors::PostProcessorWrapper;
+    match processor {
+        PostProcessorWrapper::Template(template) => {
+            let defined = &template.get_special_tokens().0;
+            // `Template`'s pieces are private; its serde form is public: `[{"SpecialToken":
+            // {"id": ..}}, {"Sequence": {..}}, ..]`.
+            let pieces = serde_json::to_value(&template.single).unwrap_or_default();
+            pieces
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|piece| piece.get("SpecialToken")?.get("id")?.as_str())
+                .filter(|id| !defined.contains_key(*id))
+                .map(str::to_owned)
+                .collect()
+        }
+        PostProcessorWrapper::Sequence(sequence) => sequence
+            .as_ref()
+            .iter()
+            .flat_map(undefined_template_tokens)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by `cargo fuzz run tokenizer_json` (fuzz/): a JSON syntax error inside the
+    /// `decoder` value made tokenizers panic ("Helper") while reading the file; it is now the
+    /// usual error naming the file, line and column.
+    #[test]
+    fn a_syntax_error_inside_the_decoder_is_an_error_not_a_panic() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let good = std::fs::read_to_string(data.join("tokenizer.json")).unwrap();
+        assert!(good.contains("\"decoder\": null"));
+        let dir = std::env::temp_dir().join(format!("model-zoo-decoder-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("tokenizer.json");
+        std::fs::write(
+            &bad,
+            good.replace("\"decoder\": null", "\"decoder\": \u{2}null"),
+        )
+        .unwrap();
+
+        let message = InputGenerator::text(&data.join("texts.txt"), &bad, 120)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            message.contains("not a usable HuggingFace tokenizer.json: expected value at line"),
+            "{message}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Found by `cargo fuzz run tokenizer_json` (fuzz/): a template naming a special token that
+    /// its `special_tokens` map lacks made tokenizers panic in `batches`; it is now refused when
+    /// the file is read.
+    #[test]
+    fn a_template_with_an_undefined_special_token_is_refused_not_a_panic() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let good = std::fs::read_to_string(data.join("tokenizer.json")).unwrap();
+        let mut json: serde_json::Value = serde_json::from_str(&good).unwrap();
+        let tokens = json["post_processor"]["special_tokens"]
+            .as_object_mut()
+            .unwrap();
+        let cls = tokens.remove("[CLS]").unwrap();
+        tokens.insert("[CLSlstrip]".to_owned(), cls);
+        let dir = std::env::temp_dir().join(format!("model-zoo-template-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("tokenizer.json");
+        std::fs::write(&bad, json.to_string()).unwrap();
+        let texts = data.join("texts.txt");
+
+        let message = InputGenerator::text(&texts, &bad, 120)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            message.contains("special token(s) [CLS] missing from its special_tokens"),
+            "{message}"
+        );
+        // The fixture itself still reads and encodes.
+        let generator = InputGenerator::text(&texts, &data.join("tokenizer.json"), 120).unwrap();
+        assert_eq!(generator.batches(2, 16, 1).unwrap().len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
