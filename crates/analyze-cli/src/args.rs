@@ -16,7 +16,14 @@ use clap::{Parser, ValueEnum};
 /// Records of a sharded sweep (latency-analysis --shard) are checked against their plan first:
 /// one plan hash, each job once, every job present (see --allow-partial).
 ///
-/// Exit status: 0 on success, 1 when --baseline finds a regression, 2 on an error (a bad file or
+/// Pairs of records measured in the same interleaved rounds (latency-analysis --order
+/// interleaved) are compared round by round (paired design: Wilcoxon signed-rank, median of the
+/// per-round ratios); other pairs as independent samples (Mann-Whitney, bootstrap of the median
+/// ratio). Verdicts: faster, slower, equivalent (within --equivalence-margin), or no significant
+/// difference.
+///
+/// Exit status: 0 on success, 1 when --baseline finds a regression (or, with
+/// --require-equivalent, a record not shown equivalent), 2 on an error (a bad file or
 /// flag, a baseline that matches no record, a model and shape repeated in one input, an
 /// incomplete or mixed sweep).
 #[derive(Debug, Parser)]
@@ -57,6 +64,18 @@ pub struct Args {
     /// Relative slowdown that counts as a regression against --baseline (0.05 = 5%).
     #[arg(long, default_value_t = 0.05, value_parser = parse_threshold)]
     pub threshold: f64,
+
+    /// Equivalence margin, as a fraction (0.02 = ±2%): a pair, or a record and its baseline,
+    /// is "equivalent" when the whole 95% interval of their ratio lies within ±margin of 1.
+    /// Default: the noise threshold (0.02 for pairwise comparisons, --threshold for --baseline).
+    #[arg(long, value_name = "FRACTION", value_parser = parse_threshold)]
+    pub equivalence_margin: Option<f64>,
+
+    /// With --baseline: assert "no change", not only "no detected change". Every record must be
+    /// shown equivalent to its baseline within --equivalence-margin, or the exit status is 1.
+    /// This needs raw latencies on both sides (JSON files); an untested record fails.
+    #[arg(long, requires = "baseline")]
+    pub require_equivalent: bool,
 
     /// Rank and compare records of different machines together. By default records are grouped
     /// by machine too (device_name: the GPU or CPU model, host_name, num_threads), and a

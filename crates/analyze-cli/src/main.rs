@@ -1,7 +1,8 @@
 //! `analyze-latency`: ranks and compares bert-latency results files.
 //!
 //! Glue only: `args` parses, `run` calls the `report` library and prints. Exit status 0 on
-//! success, 1 when a baseline gate finds a regression, 2 on an error.
+//! success, 1 when a baseline gate fails (a regression, or with --require-equivalent a record
+//! not shown equivalent), 2 on an error.
 
 mod args;
 
@@ -27,22 +28,25 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the analysis; returns the number of baseline regressions.
+/// Runs the analysis; returns the number of records failing the baseline gate.
 fn run(args: &Args) -> Result<usize> {
     let files = results_files(&args.results)?;
     let rows = report::io::read_many(&files)?;
     anyhow::ensure!(!rows.is_empty(), "the results files hold no records");
     let rows = check_plan(rows, &files, args.allow_partial)?;
-    let config = AnalysisConfig {
+    let mut config = AnalysisConfig {
         ignore_machine: args.ignore_machine,
         ..AnalysisConfig::default()
     };
+    config.compare.margin = args.equivalence_margin;
     let analysis = analysis::analyze(&rows, &config)?;
     let baseline = match &args.baseline {
         Some(path) => {
             let base = report::io::read_results(path).context("reading the baseline")?;
             let gate = BaselineConfig {
                 threshold: args.threshold,
+                margin: args.equivalence_margin,
+                require_equivalent: args.require_equivalent,
                 ignore_machine: args.ignore_machine,
             };
             let compared = analysis::compare_to_baseline(&rows, &base, &gate).with_context(|| {
@@ -77,7 +81,7 @@ fn run(args: &Args) -> Result<usize> {
             eprintln!("chart: {}", path.display());
         }
     }
-    Ok(baseline.map_or(0, |b| b.regressions()))
+    Ok(baseline.map_or(0, |b| b.failures()))
 }
 
 /// The files the RESULTS arguments name: files, the results files of folders, and glob matches.

@@ -491,3 +491,56 @@ fn merging_shards_detects_a_missing_shard_a_duplicate_shard_and_a_foreign_plan()
         stderr(&out)
     );
 }
+
+/// Issue 15: a gate can assert "no change": `--require-equivalent` exits 1 unless every record is
+/// shown equivalent within `--equivalence-margin`.
+#[test]
+fn require_equivalent_gates_on_shown_equivalence() {
+    let dir = temp_dir("equivalent");
+    let base = dir.join("base.json");
+    write(
+        &base,
+        vec![record("a", 128, 10.0, 0), record("b", 128, 20.0, 0)],
+    );
+    // 0.2% and -0.15% changes: within ±1%, and not within ±0.01%.
+    let same = dir.join("same.json");
+    write(
+        &same,
+        vec![record("a", 128, 10.02, 11), record("b", 128, 19.97, 5)],
+    );
+    let gate = |margin: &str| {
+        Command::new(env!("CARGO_BIN_EXE_analyze-latency"))
+            .arg(&same)
+            .arg("--baseline")
+            .arg(&base)
+            .args(["--require-equivalent", "--equivalence-margin", margin])
+            .output()
+            .unwrap()
+    };
+    let out = gate("0.01");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("2 of 2 comparison(s) shown equivalent within ±1%"));
+    let out = gate("0.0001");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("NOT EQUIVALENT"), "{}", stdout(&out));
+    // Without a baseline the flag has nothing to gate: a usage error.
+    let out = Command::new(env!("CARGO_BIN_EXE_analyze-latency"))
+        .arg(&same)
+        .arg("--require-equivalent")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--baseline"), "{}", stderr(&out));
+}

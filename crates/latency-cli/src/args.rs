@@ -131,11 +131,14 @@ pub struct Args {
     #[arg(global = true, long, default_value_t = 0)]
     pub seed: u64,
 
-    /// How the models of one shape are measured: sequential (one after another, the Python
-    /// tool's way) or interleaved (all built and warmed up, then rounds of --block batches of
-    /// each model in a shuffled order, so that drift falls on all of them alike; records keep
-    /// each round's value for paired comparisons; memory and power are not recorded).
-    #[arg(global = true, long, value_name = "ORDER", default_value = "sequential", value_parser = ["sequential", "interleaved"])]
+    /// How the jobs are ordered: sequential (one after another in plan order, the Python tool's
+    /// way), random (one after another, shuffled by --seed, so that drift over the sweep does not
+    /// always fall on the last models) or interleaved (the models of one shape all built and
+    /// warmed up, then rounds of --block batches of each model in a shuffled order, so that drift
+    /// falls on all of them alike; records keep each round's value for paired comparisons;
+    /// memory and power are not recorded). A shape whose models do not fit in memory together
+    /// (weights + 20%) runs sequentially, with a warning in its records.
+    #[arg(global = true, long, value_name = "ORDER", default_value = "sequential", value_parser = ["sequential", "random", "interleaved"])]
     pub order: String,
 
     /// With --order interleaved: batches of each model per round (rounds =
@@ -422,10 +425,10 @@ impl Args {
                 min_time_s: self.min_time,
                 target_ci: self.target_ci,
                 max_time_s: self.max_time,
-                order: if self.order == "interleaved" {
-                    Order::Interleaved { block: self.block }
-                } else {
-                    Order::Sequential
+                order: match self.order.as_str() {
+                    "interleaved" => Order::Interleaved { block: self.block },
+                    "random" => Order::Random,
+                    _ => Order::Sequential,
                 },
             },
         }

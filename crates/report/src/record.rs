@@ -136,6 +136,14 @@ pub struct Measured {
     /// How it was measured with the other models of its shape: `None` one after another
     /// (sequential), else in alternating rounds.
     pub interleaved: Option<Rounds>,
+    /// The job order to record when it is not implied by `interleaved` (e.g. `random`); `None`:
+    /// `interleaved` with rounds, else `sequential`.
+    pub order: Option<String>,
+    /// Cold start (the first job of a process): seconds from the process's start to the model
+    /// built and its inputs staged.
+    pub process_to_built_s: Option<f64>,
+    /// Warnings about this record, each said once.
+    pub warnings: Vec<String>,
 }
 
 /// An interleaved job's rounds.
@@ -246,21 +254,26 @@ impl Measured {
                 .map(|reached| if reached { "reached" } else { "not reached" }.to_owned()),
             job_id: job.job_id,
             plan_hash: job.plan_hash,
-            order: Some(
+            order: Some(self.order.unwrap_or_else(|| {
                 if self.interleaved.is_some() {
                     "interleaved"
                 } else {
                     "sequential"
                 }
-                .to_owned(),
-            ),
+                .to_owned()
+            })),
             rounds: self
                 .interleaved
                 .as_ref()
                 .map(|r| r.round_latencies_ms.len() as u64),
             block_batches: self.interleaved.as_ref().map(|r| r.block_batches),
+            repeat_index: None,
+            repeats: None,
+            process_to_built_s: self.process_to_built_s,
+            warnings: (!self.warnings.is_empty()).then(|| self.warnings.join("; ")),
             latencies_ms: Some(self.samples_ms),
             round_latencies_ms: self.interleaved.map(|r| r.round_latencies_ms),
+            warmup_latencies_ms: (!self.warmup_ms.is_empty()).then_some(self.warmup_ms),
         })
     }
 }

@@ -112,6 +112,10 @@ pub const FIELDS: &[Field] = &[
     field("order", Kind::Text, false),
     field("rounds", Kind::Count, false),
     field("block_batches", Kind::Count, false),
+    field("repeat_index", Kind::Count, false),
+    field("repeats", Kind::Count, false),
+    field("process_to_built_s", Kind::Number, false),
+    field("warnings", Kind::Text, false),
 ];
 
 /// The JSON-only key holding the raw per-iteration latencies.
@@ -119,6 +123,9 @@ pub const LATENCIES_FIELD: &str = "latencies_ms";
 
 /// The JSON-only key holding an interleaved run's round values (the mean of each round's block).
 pub const ROUND_LATENCIES_FIELD: &str = "round_latencies_ms";
+
+/// The JSON-only key holding the warm-up latencies, in order (the first is the cold call).
+pub const WARMUP_LATENCIES_FIELD: &str = "warmup_latencies_ms";
 
 /// One results record. Latencies are milliseconds per batch; memory is MiB (the Python tool's
 /// "MB", 2^20 bytes); power is watts.
@@ -264,13 +271,24 @@ pub struct ResultRow {
     pub job_id: Option<String>,
     /// The hash of the plan the job belonged to.
     pub plan_hash: Option<String>,
-    /// How the models of a shape were measured: `sequential` (one after another) or
-    /// `interleaved` (in alternating rounds; absent: sequential).
+    /// How the jobs were ordered: `sequential` (one after another, in plan order), `random`
+    /// (one after another, shuffled by the seed) or `interleaved` (the models of a shape in
+    /// alternating rounds); absent: sequential.
     pub order: Option<String>,
     /// Interleaved: the rounds run.
     pub rounds: Option<u64>,
     /// Interleaved: batches of this model per round.
     pub block_batches: Option<u64>,
+    /// With `--repeat K`: which run (process) of the K this record comes from, 1-based.
+    pub repeat_index: Option<u64>,
+    /// With `--repeat K`: K.
+    pub repeats: Option<u64>,
+    /// Cold start, on the first job of a process only: seconds from the process's start to this
+    /// model built and its inputs staged (the first forward is `first_latency`).
+    pub process_to_built_s: Option<f64>,
+    /// What the run warned about this record, `; `-separated (e.g. an interleaved shape that ran
+    /// sequentially because its models did not fit in memory together).
+    pub warnings: Option<String>,
     /// Raw per-iteration latencies, ms (JSON only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latencies_ms: Option<Vec<f64>>,
@@ -278,6 +296,9 @@ pub struct ResultRow {
     /// (JSON only); paired with another model's of the same rounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub round_latencies_ms: Option<Vec<f64>>,
+    /// The warm-up latencies, ms, in order: the first is the cold call (JSON only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_latencies_ms: Option<Vec<f64>>,
 }
 
 /// The part of a record that says what was measured: model and shape. Two records with the same

@@ -64,6 +64,11 @@ pub trait Device {
     fn telemetry_reader(&self) -> Result<Box<dyn DeviceReader>, String>;
     /// The device's name and driver, for records.
     fn identity(&self) -> Identity;
+    /// Bytes that new models could still take on this device (the host's available memory on
+    /// the CPU, the GPU's free memory on a GPU); `None` when it cannot be read.
+    fn available_memory(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The device a user's choice (`auto`, `cpu`, `cuda`, `cuda:N`) means on this machine.
@@ -112,6 +117,10 @@ impl Device for CpuDevice {
 
     fn identity(&self) -> Identity {
         Identity::default()
+    }
+
+    fn available_memory(&self) -> Option<u64> {
+        gpu_telemetry::host::available_memory_bytes()
     }
 }
 
@@ -167,6 +176,21 @@ impl GpuLink {
             .as_ref()
             .ok_or_else(|| "no NVML".to_owned())?;
         directory.reader(index)
+    }
+
+    /// The matched device's free memory, as NVML sees it: installed memory less every process's
+    /// use. `None` when it cannot be read.
+    pub fn available_memory(&self) -> Option<u64> {
+        let index = *self.nvml_index.as_ref().ok()?;
+        let total = self
+            .directory
+            .as_ref()?
+            .devices()
+            .into_iter()
+            .find(|d| d.index == index)?
+            .total_memory_bytes?;
+        let used = self.reader().ok()?.read().device_memory_used_bytes.ok()?;
+        Some(total.saturating_sub(used))
     }
 
     /// The matched device's name and the driver, or nothing with the reason.
@@ -261,5 +285,9 @@ impl Device for CudaDevice {
 
     fn identity(&self) -> Identity {
         self.link.identity()
+    }
+
+    fn available_memory(&self) -> Option<u64> {
+        self.link.available_memory()
     }
 }

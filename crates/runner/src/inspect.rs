@@ -71,6 +71,18 @@ pub fn inspect<'p>(
         .collect()
 }
 
+/// The bytes of a job's weights at its dtype, from the architecture alone (see [`inspect`]).
+pub(crate) fn weight_bytes(job: &PlannedJob, device: &dyn crate::Device) -> Result<u64, String> {
+    let options = BuildOptions {
+        device: device.torch(),
+        kind: job.job.dtype.kind(),
+        seed: job.job.seed,
+        max_len: 8,
+    };
+    let model = model_zoo::blueprint(&job.job.model, &options).map_err(|e| e.to_string())?;
+    Ok(model.num_parameters() * job.job.dtype.bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use model_zoo::{Dtype, Lengths, ModelEntry};

@@ -101,7 +101,25 @@ pub enum Order {
         /// Batches of each model per round.
         block: u32,
     },
+    /// One job after another, in an order shuffled by the seed: drift over the sweep then falls
+    /// on the models at random rather than always on the last ones.
+    Random,
 }
+
+impl Order {
+    /// `sequential`, `interleaved` or `random`, as records write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sequential => "sequential",
+            Self::Interleaved { .. } => "interleaved",
+            Self::Random => "random",
+        }
+    }
+}
+
+/// Stream offset of the job shuffle of `--order random`, so that it is not the stream of the
+/// weights or inputs made from the same seed.
+const SHUFFLE_STREAM: u64 = 0x6f72_6465_725f_7368; // "order_sh"
 
 /// How one job warms up and when it stops measuring. Times are seconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -319,7 +337,8 @@ pub struct Plan {
 impl Plan {
     /// Every model of `entries` at every batch size and sequence length of `settings`, model by
     /// model, then batch size, then sequence length; a job that repeats an earlier one (a value
-    /// listed twice) is left out, so ids are unique.
+    /// listed twice) is left out, so ids are unique. [`Order::Interleaved`] puts the jobs shape by
+    /// shape; [`Order::Random`] shuffles them with the settings' seed.
     pub fn new(entries: &[ModelEntry], settings: &Settings) -> Self {
         let mut jobs = Vec::new();
         for entry in entries {
@@ -358,6 +377,13 @@ impl Plan {
                 let key = crate::shard::group_key(&job.job);
                 groups.iter().position(|g| *g == key)
             });
+        }
+        if settings.sampling.order == Order::Random {
+            // Fisher-Yates with the seeded generator: the same seed, the same order.
+            let mut rng = timing_core::stats::Rng::new(settings.seed ^ SHUFFLE_STREAM);
+            for i in (1..jobs.len()).rev() {
+                jobs.swap(i, rng.below(i + 1));
+            }
         }
         let mut text = format!("bert-latency {}\n", env!("CARGO_PKG_VERSION"));
         for job in &jobs {

@@ -147,7 +147,18 @@ pub struct Runner<'p, 'r> {
     stopped: bool,
     /// Results of an interleaved shape, handed out one by one.
     pending: std::collections::VecDeque<JobResult<'p>>,
+    /// Whether a model was built yet in this runner (the first is the process's cold start).
+    built_any: bool,
+    /// The first model built: its name and the process's age then, s; taken by its first record.
+    cold_start: Option<(String, f64)>,
+    /// A warning for every record of the jobs now running (an interleaved shape that runs one
+    /// model after another).
+    group_warning: Option<String>,
 }
+
+/// Headroom over the weights' bytes when checking that an interleaved shape's models fit in
+/// memory together: activations, staged inputs and allocator slack.
+const INTERLEAVE_HEADROOM: f64 = 1.2;
 
 impl<'p, 'r> Runner<'p, 'r> {
     /// A runner of `plan` on `device`, telling `observer` what it does. Reads the host facts,
@@ -197,6 +208,9 @@ impl<'p, 'r> Runner<'p, 'r> {
             loaded: None,
             stopped: false,
             pending: std::collections::VecDeque::new(),
+            built_any: false,
+            cold_start: None,
+            group_warning: None,
         }
     }
 
@@ -235,6 +249,7 @@ impl<'p, 'r> Runner<'p, 'r> {
             max_len: i64::from(self.plan.longest_sequence()),
         };
         let built = model_zoo::build(&job.job.model, &options);
+        self.note_cold_start(&job.job.model.name);
         let footprint = baseline
             .and_then(|b| b.finish().ok())
             .map(|m| m.rss_bytes.saturating_sub(m.baseline_rss_bytes));
@@ -291,8 +306,61 @@ impl<'p, 'r> Runner<'p, 'r> {
         }
     }
 
+    /// Remembers the process's age when its first model is built (the cold start).
+    fn note_cold_start(&mut self, model: &str) {
+        if !self.built_any {
+            self.built_any = true;
+            self.cold_start =
+                gpu_telemetry::host::process_age().map(|age| (model.to_owned(), age.as_secs_f64()));
+        }
+    }
+
+    /// Why the models of an interleaved shape cannot be measured together, when their weights
+    /// (with [`INTERLEAVE_HEADROOM`]) exceed the device's available memory; `None` when they fit
+    /// or either side is unknown (a model that cannot be described fails when it is built).
+    fn interleave_misfit(&mut self, group: &[PlannedJob]) -> Option<String> {
+        // The model of the previous job is freed first, as the interleaved run does.
+        self.loaded = None;
+        if self.device.is_gpu() {
+            self.device.release_cached_memory();
+        }
+        let available = self.device.available_memory()?;
+        let weights = group
+            .iter()
+            .map(|job| crate::inspect::weight_bytes(job, self.device).ok())
+            .sum::<Option<u64>>()?;
+        let need = weights as f64 * INTERLEAVE_HEADROOM;
+        let mib = |b: f64| b / f64::from(1u32 << 20);
+        let first = &group.first()?.job;
+        (need > available as f64).then(|| {
+            format!(
+                "batch {} x seq {}: the {} models need about {:.0} MiB together (weights + 20%), \
+                 more than the {:.0} MiB available on {}: measured one after another \
+                 (sequential) instead of interleaved",
+                first.batch_size,
+                first.sequence_length,
+                group.len(),
+                mib(need),
+                mib(available as f64),
+                self.device.name()
+            )
+        })
+    }
+
     /// The record of a measured job, with the machine and the plan's hash.
-    fn record(&self, measured: Measured) -> Outcome {
+    fn record(&mut self, measured: Measured) -> Outcome {
+        let mut measured = measured;
+        if measured.process_to_built_s.is_none()
+            && self
+                .cold_start
+                .as_ref()
+                .is_some_and(|(model, _)| *model == measured.job.model_name)
+        {
+            measured.process_to_built_s = self.cold_start.take().map(|(_, s)| s);
+        }
+        if let Some(warning) = &self.group_warning {
+            measured.warnings.push(warning.clone());
+        }
         let measured = Measured {
             machine: self.machine.clone(),
             job: JobFacts {
@@ -323,7 +391,9 @@ impl<'p, 'r> Runner<'p, 'r> {
         let mut outcomes: Vec<Option<Outcome>> = vec![None; group.len()];
         for (i, job) in group.iter().enumerate() {
             self.observer.stage(job, Stage::Build);
-            match self.prepare(job) {
+            let prepared = self.prepare(job);
+            self.note_cold_start(&job.job.model.name);
+            match prepared {
                 Ok((model, generator, batches)) => ready.push((i, model, generator, batches)),
                 Err((stage, cause)) => outcomes[i] = Some(Outcome::Failed { stage, cause }),
             }
@@ -341,7 +411,7 @@ impl<'p, 'r> Runner<'p, 'r> {
         let sampling = &group[first].job.sampling;
         let block = match sampling.order {
             crate::plan::Order::Interleaved { block } => block.max(1),
-            crate::plan::Order::Sequential => 1,
+            crate::plan::Order::Sequential | crate::plan::Order::Random => 1,
         };
         let config = InterleaveConfig {
             warmup_batches: sampling.warmup_batches as usize,
@@ -480,6 +550,24 @@ impl<'p> Iterator for Runner<'p, '_> {
                 .count();
             let group = &plan.jobs()[self.next..self.next + size];
             self.next += size;
+            if let Some(reason) = self.interleave_misfit(group) {
+                self.observer.warning(&reason);
+                self.group_warning = Some(reason);
+                for job in group {
+                    let outcome = if self.interrupted() {
+                        Outcome::Interrupted
+                    } else {
+                        self.run_job(job)
+                    };
+                    self.stopped |= outcome == Outcome::Interrupted;
+                    self.pending.push_back(JobResult { job, outcome });
+                    if self.stopped {
+                        break;
+                    }
+                }
+                self.group_warning = None;
+                return self.pending.pop_front();
+            }
             for (job, outcome) in group.iter().zip(self.run_group(group)) {
                 self.stopped |= outcome == Outcome::Interrupted;
                 self.pending.push_back(JobResult { job, outcome });
@@ -530,6 +618,11 @@ fn measured(job: &PlannedJob, model: &Model, generator: &InputGenerator) -> Meas
         },
         num_parameters: Some(model.num_parameters()),
         flops_per_forward: model.flops(i64::from(j.batch_size), i64::from(j.sequence_length)),
+        // Interleaved is said by the rounds: a shape that fell back runs sequentially.
+        order: match j.sampling.order {
+            crate::plan::Order::Interleaved { .. } => None,
+            order => Some(order.as_str().to_owned()),
+        },
         timestamp: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         ..Measured::default()
     }

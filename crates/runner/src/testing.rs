@@ -48,6 +48,7 @@ pub struct FakeGpu {
     weights_bytes: u64,
     activation_bytes: u64,
     staged_bytes: Mutex<u64>,
+    available: Option<u64>,
 }
 
 impl std::fmt::Debug for FakeGpu {
@@ -75,7 +76,14 @@ impl FakeGpu {
             weights_bytes: 0,
             activation_bytes: 0,
             staged_bytes: Mutex::new(0),
+            available: None,
         }
+    }
+
+    /// Sets the free device memory the runner sees (else: NVML's, through the directory).
+    pub fn with_available_memory(mut self, bytes: u64) -> Self {
+        self.available = Some(bytes);
+        self
     }
 
     /// Sets the allocator model's weight and activation bytes.
@@ -180,5 +188,9 @@ impl Device for FakeGpu {
 
     fn identity(&self) -> Identity {
         self.link.identity()
+    }
+
+    fn available_memory(&self) -> Option<u64> {
+        self.available.or_else(|| self.link.available_memory())
     }
 }

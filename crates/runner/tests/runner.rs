@@ -373,7 +373,7 @@ fn interleaved_shapes_run_their_models_in_rounds_and_keep_each_rounds_value() {
         rows[1].round_latencies_ms.as_ref().unwrap(),
     );
     let paired =
-        timing_core::stats::compare_paired(a, b, &timing_core::stats::PairedConfig::default())
+        timing_core::stats::compare_paired(a, b, &timing_core::stats::CompareConfig::default())
             .unwrap();
     assert_eq!(paired.rounds, 3);
     // Sequential records say so.
@@ -385,4 +385,118 @@ fn interleaved_shapes_run_their_models_in_rounds_and_keep_each_rounds_value() {
     );
     assert_eq!(sequential.order.as_deref(), Some("sequential"));
     assert_eq!(sequential.round_latencies_ms, None);
+}
+
+fn measured_rows(
+    plan: &Plan,
+    device: &dyn runner::Device,
+    observer: &dyn Observer,
+) -> Vec<ResultRow> {
+    Runner::new(plan, device, observer, RunnerOptions::default())
+        .map(|r| match r.outcome {
+            Outcome::Measured(row) => *row,
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn random_order_shuffles_the_jobs_by_the_seed_and_says_so() {
+    let mut s = settings("cpu", 1, 8, 2);
+    s.batch_sizes = vec![1, 2];
+    s.sequence_lengths = vec![8, 12];
+    let entries = [entry("a", 32), entry("b", 32), entry("c", 32)];
+    let labels =
+        |plan: &Plan| -> Vec<String> { plan.jobs().iter().map(|j| j.job.label()).collect() };
+    let sequential = Plan::new(&entries, &s);
+    s.sampling.order = runner::Order::Random;
+    let random = Plan::new(&entries, &s);
+    // The same jobs, in another order; the same seed gives the same order, another seed another.
+    let (mut a, mut b) = (labels(&sequential), labels(&random));
+    assert_ne!(a, b);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(labels(&Plan::new(&entries, &s)), labels(&random));
+    assert_eq!(Plan::new(&entries, &s).hash(), random.hash());
+    s.seed += 1;
+    assert_ne!(labels(&Plan::new(&entries, &s)), labels(&random));
+    s.seed -= 1;
+    // Records say random.
+    s.batch_sizes = vec![1];
+    s.sequence_lengths = vec![8];
+    let rows = measured_rows(
+        &Plan::new(&entries[..2], &s),
+        &CpuDevice,
+        &Warnings::default(),
+    );
+    assert!(
+        rows.iter().all(|r| r.order.as_deref() == Some("random")),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn an_interleaved_shape_that_does_not_fit_runs_sequentially_with_a_warning_in_its_records() {
+    let env = CudaEnv::default();
+    let mut s = settings("cuda:0", 1, 8, 3);
+    s.sampling.order = runner::Order::Interleaved { block: 1 };
+    let plan = Plan::new(&[entry("a", 32), entry("b", 32)], &s);
+    // Weights of one model: python3 -c "h=32;v=128;l=2;print(...)" is not needed: the dry run's
+    // figure is the truth here.
+    let cost: u64 = runner::inspect(&plan, &CpuDevice)
+        .iter()
+        .map(|(_, c)| c.as_ref().unwrap().weight_bytes)
+        .sum();
+    // Room for one model's weights but not both with 20% headroom.
+    let tight = FakeGpu::new(0, None, &env, machine()).with_available_memory(cost * 3 / 4);
+    let warnings = Warnings::default();
+    let rows = measured_rows(&plan, &tight, &warnings);
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(row.order.as_deref(), Some("sequential"), "{row:?}");
+        assert_eq!((row.rounds, row.round_latencies_ms.as_ref()), (None, None));
+        let warning = row.warnings.as_deref().unwrap_or_default();
+        assert!(
+            warning.contains("instead of interleaved") && warning.contains("the 2 models"),
+            "{warning}"
+        );
+        // Measured sequentially, so memory is recorded again.
+        assert!(row.peak_memory_mb.is_some());
+    }
+    assert!(
+        warnings
+            .0
+            .borrow()
+            .iter()
+            .any(|w| w.contains("instead of interleaved"))
+    );
+    // With room for both (and 20%), the shape is interleaved.
+    let roomy = FakeGpu::new(0, None, &env, machine()).with_available_memory(cost * 2);
+    let rows = measured_rows(&plan, &roomy, &Warnings::default());
+    assert!(
+        rows.iter()
+            .all(|r| r.order.as_deref() == Some("interleaved") && r.warnings.is_none())
+    );
+}
+
+#[test]
+fn the_first_model_built_records_the_process_cold_start() {
+    let plan = Plan::new(&[entry("a", 32), entry("b", 32)], &settings("cpu", 1, 8, 2));
+    let age_before = gpu_telemetry::host::process_age().unwrap().as_secs_f64();
+    let rows = measured_rows(&plan, &CpuDevice, &Warnings::default());
+    let age_after = gpu_telemetry::host::process_age().unwrap().as_secs_f64();
+    let cold = rows[0]
+        .process_to_built_s
+        .expect("the first job's cold start");
+    // /proc's start time has a 10 ms tick.
+    assert!(
+        cold + 0.011 >= age_before && cold <= age_after + 0.011,
+        "{cold} not in [{age_before}, {age_after}]"
+    );
+    assert_eq!(rows[1].process_to_built_s, None);
+    // The warm-up latencies are kept, the first being the cold call.
+    let warmup = rows[0].warmup_latencies_ms.as_ref().unwrap();
+    assert_eq!(warmup.len(), 2);
+    assert_eq!(Some(warmup[0]), rows[0].first_latency);
 }

@@ -70,6 +70,7 @@ fn run(args: &Args) -> Result<Value> {
         let config = CompareConfig {
             level,
             threshold: args.threshold,
+            margin: None,
             bootstrap,
         };
         let c = stats::compare(&a, &b, &config)?;

@@ -45,7 +45,7 @@ pub(crate) fn meminfo_total_bytes(text: &str) -> Option<u64> {
 }
 
 /// The value of a `Key:   123 kB` line, in KiB.
-fn kib_field(text: &str, key: &str) -> Option<u64> {
+pub(super) fn kib_field(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|line| {
         let (k, v) = line.split_once(':')?;
         if k.trim() != key {

@@ -2,11 +2,13 @@
 
 mod cpu;
 mod memory;
+mod process;
 
 pub use self::memory::{
     HostMemory, HostMemoryBaseline, PeakReset, ProcessMemory, process_memory, reset_peak_rss,
     trim_heap,
 };
+pub use self::process::{available_memory_bytes, process_age};
 
 use crate::missing::{Missing, MissingLog};
 use serde::{Deserialize, Serialize};

@@ -6,6 +6,10 @@
 //! compared against the threshold: a slowdown beyond it is still a regression, marked untested.
 //! A baseline that matches no record, or a file that holds one model and shape twice, is an
 //! error, never a pass.
+//!
+//! A gate can also assert "no change" ([`BaselineConfig::require_equivalent`]): every compared
+//! record must then be shown equivalent, its whole interval of the change within ±margin, which
+//! needs raw latencies on both sides; an untested record can never pass such a gate.
 
 use std::collections::HashMap;
 
@@ -20,6 +24,11 @@ use crate::schema::{RecordKey, ResultRow};
 pub struct BaselineConfig {
     /// Relative slowdown that counts as a regression (0.05 = 5%, the default).
     pub threshold: f64,
+    /// Equivalence margin (a fraction): `equivalent` when the change's whole interval lies within
+    /// ±margin. `None` (the default): the threshold.
+    pub margin: Option<f64>,
+    /// Fail every record that is not shown equivalent, not only regressions.
+    pub require_equivalent: bool,
     /// Match records of any machine: by default a record matches only a baseline record of the
     /// same machine (`device_name`, `host_name`, `num_threads`).
     pub ignore_machine: bool,
@@ -29,6 +38,8 @@ impl Default for BaselineConfig {
     fn default() -> Self {
         Self {
             threshold: 0.05,
+            margin: None,
+            require_equivalent: false,
             ignore_machine: false,
         }
     }
@@ -51,8 +62,9 @@ pub struct BaselineEntry {
     pub change_ci_high: Option<f64>,
     /// Mann-Whitney U p-value (with raw latencies).
     pub p_value: Option<f64>,
-    /// Current versus baseline: `faster`, `slower`, `no_difference`. Untested (without raw
-    /// latencies), it is the recorded medians' change against the threshold.
+    /// Current versus baseline: `faster`, `slower`, `equivalent` (the change's whole interval
+    /// within ±margin) or `no_difference` (inconclusive). Untested (without raw latencies), it
+    /// is the recorded medians' change against the threshold, and never `equivalent`.
     pub verdict: Verdict,
     /// Whether the verdict rests on raw latencies and a significance test; `false`: untested,
     /// the recorded medians were compared.
@@ -60,6 +72,9 @@ pub struct BaselineEntry {
     /// What fails a CI gate: slower beyond the threshold, with significance when tested; by the
     /// recorded medians alone when untested.
     pub regression: bool,
+    /// Whether this record fails the gate: a regression, or, when the gate requires
+    /// equivalence, any verdict other than `equivalent`.
+    pub fails_gate: bool,
 }
 
 /// A run compared with its baseline.
@@ -67,6 +82,10 @@ pub struct BaselineEntry {
 pub struct BaselineReport {
     /// The noise threshold, as a fraction (0.05 = 5%).
     pub threshold: f64,
+    /// The equivalence margin, as a fraction.
+    pub equivalence_margin: f64,
+    /// Whether every record had to be shown equivalent.
+    pub require_equivalent: bool,
     /// Records in both files, in the current run's order.
     pub entries: Vec<BaselineEntry>,
     /// Records only in the current run.
@@ -82,6 +101,12 @@ impl BaselineReport {
     /// The number of regressions, tested or not.
     pub fn regressions(&self) -> usize {
         self.entries.iter().filter(|e| e.regression).count()
+    }
+
+    /// The number of records that fail the gate: regressions, and with
+    /// [`BaselineConfig::require_equivalent`] every record not shown equivalent.
+    pub fn failures(&self) -> usize {
+        self.entries.iter().filter(|e| e.fails_gate).count()
     }
 
     /// The number of entries compared by their recorded medians only (no significance test).
@@ -100,6 +125,9 @@ pub enum BaselineError {
     /// The threshold is negative or not finite.
     #[error("baseline threshold {0} must be a fraction >= 0, e.g. 0.05")]
     Threshold(f64),
+    /// The equivalence margin is negative or not finite.
+    #[error("equivalence margin {0} must be a fraction >= 0, e.g. 0.02")]
+    Margin(f64),
     /// One input holds two records of the same model and shape, so which one to compare is
     /// ambiguous.
     #[error(
@@ -311,7 +339,8 @@ fn index_keys(
 /// regression, marked untested (`significance_tested: false`).
 ///
 /// # Errors
-/// [`BaselineError::Threshold`] for a negative or non-finite threshold;
+/// [`BaselineError::Threshold`] or [`BaselineError::Margin`] for a negative or non-finite
+/// threshold or margin;
 /// [`BaselineError::Duplicate`] when either input holds one model and shape twice;
 /// [`BaselineError::NoMatch`] when no record matches (naming the nearest pair and how it differs).
 pub fn compare_to_baseline(
@@ -323,6 +352,11 @@ pub fn compare_to_baseline(
     if !(threshold.is_finite() && threshold >= 0.0) {
         return Err(BaselineError::Threshold(threshold));
     }
+    let margin = config.margin.unwrap_or(threshold);
+    if !(margin.is_finite() && margin >= 0.0) {
+        return Err(BaselineError::Margin(margin));
+    }
+    let require_equivalent = config.require_equivalent;
     let key = |row: &ResultRow| RecordKey {
         model_name: row.model_name.clone(),
         shape: row.group(config.ignore_machine),
@@ -331,6 +365,7 @@ pub fn compare_to_baseline(
     let base_keys: Vec<RecordKey> = baseline.iter().map(key).collect();
     let config = CompareConfig {
         threshold,
+        margin: Some(margin),
         ..CompareConfig::default()
     };
     let current_by_key = index_keys(&current_keys, Origin::Results)?;
@@ -381,6 +416,7 @@ pub fn compare_to_baseline(
             significance_tested: false,
             // Fail closed: untested, the recorded medians decide.
             regression: verdict == Verdict::Slower,
+            fails_gate: false,
         };
         if let (Some(now), Some(then)) = (&current_samples[index], &base_samples[base_index]) {
             let c = compare(now, then, &config)?;
@@ -392,6 +428,8 @@ pub fn compare_to_baseline(
             entry.significance_tested = true;
             entry.regression = c.verdict == Verdict::Slower;
         }
+        entry.fails_gate =
+            entry.regression || (require_equivalent && entry.verdict != Verdict::Equivalent);
         entries.push(entry);
     }
     let only_baseline = base_keys
@@ -401,6 +439,8 @@ pub fn compare_to_baseline(
         .collect();
     Ok(BaselineReport {
         threshold,
+        equivalence_margin: margin,
+        require_equivalent,
         entries,
         only_current,
         only_baseline,

@@ -18,7 +18,7 @@ pub use self::baseline::{
     compare_to_baseline,
 };
 pub use self::by_type::TypeStats;
-pub use self::compare::Pairwise;
+pub use self::compare::{Design, Pairwise};
 pub use self::notes::{Note, Origin};
 pub use self::rank::{Efficiency, Ranked, Rankings};
 pub use self::summary::Summary;
@@ -66,6 +66,8 @@ pub struct Analysis {
     /// Records whose raw latencies could not be used, one note each: their intervals and
     /// verdicts are skipped, the rest of the analysis stands.
     pub notes: Vec<Note>,
+    /// The margin of the pairwise `equivalent` verdicts, as a fraction (0.02 = ±2%).
+    pub equivalence_margin: f64,
 }
 
 /// The analysis of one shape group.
@@ -121,6 +123,7 @@ pub fn analyze(rows: &[ResultRow], config: &AnalysisConfig) -> Result<Analysis> 
         summary,
         groups,
         notes,
+        equivalence_margin: config.compare.equivalence_margin(),
     })
 }
 

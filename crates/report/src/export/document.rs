@@ -3,24 +3,32 @@
 use timing_core::stats::Verdict;
 
 use super::Block;
-use crate::analysis::{Analysis, BaselineReport, GroupAnalysis, Ranked};
+use crate::analysis::{Analysis, BaselineReport, Design, GroupAnalysis, Ranked};
 
 /// The report's blocks, section by section.
 pub(super) fn blocks(analysis: &Analysis, baseline: Option<&BaselineReport>) -> Vec<Block> {
     let mut out = vec![Block::Heading(1, "Latency Analysis Report".into())];
     summary(analysis, &mut out);
-    section(&mut out, "Performance Rankings (top 5)", analysis, rankings);
+    section(
+        &mut out,
+        "Performance Rankings (top 5)",
+        analysis,
+        &rankings,
+    );
     if analysis.groups.iter().any(|g| !g.model_types.is_empty()) {
-        section(&mut out, "Model Type Comparison", analysis, model_types);
+        section(&mut out, "Model Type Comparison", analysis, &model_types);
     }
     section(
         &mut out,
         "Efficiency Analysis (top 3)",
         analysis,
-        efficiency,
+        &efficiency,
     );
     if analysis.groups.iter().any(|g| !g.pairwise.is_empty()) {
-        section(&mut out, "Pairwise Comparisons", analysis, pairwise);
+        let margin = analysis.equivalence_margin;
+        section(&mut out, "Pairwise Comparisons", analysis, &|g, out| {
+            pairwise(g, margin, out)
+        });
     }
     if let Some(baseline) = baseline {
         baseline_section(baseline, &mut out);
@@ -72,7 +80,7 @@ fn section(
     out: &mut Vec<Block>,
     title: &str,
     analysis: &Analysis,
-    each: fn(&GroupAnalysis, &mut Vec<Block>),
+    each: &dyn Fn(&GroupAnalysis, &mut Vec<Block>),
 ) {
     out.push(Block::Heading(1, title.into()));
     for group in &analysis.groups {
@@ -202,15 +210,23 @@ pub(super) fn speedup(x: f64) -> String {
     }
 }
 
-fn verdict_text(v: Verdict) -> &'static str {
+/// A verdict in words; `margin` is the equivalence margin (a fraction).
+fn verdict_text(v: Verdict, margin: f64) -> String {
     match v {
-        Verdict::Faster => "A faster",
-        Verdict::Slower => "A slower",
-        Verdict::NoDifference => "no significant difference",
+        Verdict::Faster => "A faster".into(),
+        Verdict::Slower => "A slower".into(),
+        Verdict::Equivalent => format!("equivalent within ±{}", margin_percent(margin)),
+        Verdict::NoDifference => "no significant difference".into(),
     }
 }
 
-fn pairwise(group: &GroupAnalysis, out: &mut Vec<Block>) {
+/// A fraction as a percentage without trailing zeros: 0.02 → `2%`, 0.025 → `2.5%`.
+fn margin_percent(x: f64) -> String {
+    let text = format!("{:.2}", x * 100.0);
+    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
+fn pairwise(group: &GroupAnalysis, margin: f64, out: &mut Vec<Block>) {
     if group.pairwise.is_empty() {
         out.push(Block::Line("(one model in this group)".into()));
         return;
@@ -233,7 +249,12 @@ fn pairwise(group: &GroupAnalysis, out: &mut Vec<Block>) {
                 interval,
                 p.p_value.map_or("-".into(), |p| format!("{p:.2e}")),
                 p.verdict
-                    .map_or("no raw latencies".into(), |v| verdict_text(v).into()),
+                    .map_or("no raw latencies".into(), |v| verdict_text(v, margin)),
+                match (p.design, p.rounds) {
+                    (Some(Design::Paired), Some(n)) => format!("paired, {n} rounds"),
+                    (Some(d), _) => d.to_string(),
+                    (None, _) => "-".into(),
+                },
             ]
         })
         .collect();
@@ -246,6 +267,7 @@ fn pairwise(group: &GroupAnalysis, out: &mut Vec<Block>) {
         "Median speedup [95% CI]",
         "p-value",
         "Verdict",
+        "Design",
     ];
     out.push(Block::Table(header.map(String::from).to_vec(), rows));
     if group.pairwise_omitted > 0 {
@@ -269,11 +291,20 @@ fn baseline_section(b: &BaselineReport, out: &mut Vec<Block>) {
                 }
                 _ => percent(e.change),
             };
-            let verdict = match (e.regression, e.significance_tested) {
-                (true, true) => "REGRESSION".to_owned(),
-                (false, true) => e.verdict.to_string(),
-                (true, false) => "REGRESSION (untested: medians)".to_owned(),
-                (false, false) => format!("{} (untested: medians)", e.verdict),
+            let verdict = match e.verdict {
+                Verdict::Equivalent => format!(
+                    "equivalent within ±{}",
+                    margin_percent(b.equivalence_margin)
+                ),
+                v => v.to_string(),
+            };
+            let verdict = match (e.regression, e.fails_gate, e.significance_tested) {
+                (true, _, true) => "REGRESSION".to_owned(),
+                (true, _, false) => "REGRESSION (untested: medians)".to_owned(),
+                (false, true, true) => format!("NOT EQUIVALENT ({verdict})"),
+                (false, true, false) => format!("NOT EQUIVALENT ({verdict}; untested: medians)"),
+                (false, false, true) => verdict,
+                (false, false, false) => format!("{verdict} (untested: medians)"),
             };
             vec![
                 e.key.model_name.clone(),
@@ -313,6 +344,19 @@ fn baseline_section(b: &BaselineReport, out: &mut Vec<Block>) {
         b.regressions(),
         b.threshold * 100.0
     )));
+    if b.require_equivalent {
+        let shown = b
+            .entries
+            .iter()
+            .filter(|e| e.verdict == Verdict::Equivalent)
+            .count();
+        out.push(Block::Line(format!(
+            "{shown} of {} comparison(s) shown equivalent within ±{} (required: the change's whole \
+             95% interval within the margin, which needs raw latencies on both sides)",
+            b.entries.len(),
+            margin_percent(b.equivalence_margin)
+        )));
+    }
     if b.untested() > 0 {
         out.push(Block::Line(format!(
             "{} of {} comparison(s) untested: without raw latencies on both sides (JSON files) \

@@ -1,5 +1,5 @@
 use report::analysis::{
-    AnalysisConfig, BaselineConfig, BaselineError, Origin, analyze, compare_to_baseline,
+    AnalysisConfig, BaselineConfig, BaselineError, Design, Origin, analyze, compare_to_baseline,
 };
 use report::export::{Format, render};
 use report::io::read_results;
@@ -157,17 +157,125 @@ fn rankings_and_pairs_never_mix_shapes() {
 }
 
 #[test]
-fn equal_models_are_no_significant_difference() {
+fn equal_models_are_equivalent_within_the_margin_and_inconclusive_without_one() {
     let rows = vec![
         row("a", "hf_bert", 1, 128, latencies(10.0, 0.05, 200, 0)),
         row("b", "hf_bert", 1, 128, latencies(10.0, 0.05, 200, 7)),
     ];
     let a = analyze(&rows, &AnalysisConfig::default()).unwrap();
-    assert_eq!(a.groups[0].pairwise[0].verdict, Some(Verdict::NoDifference));
+    let p = &a.groups[0].pairwise[0];
+    assert_eq!(p.verdict, Some(Verdict::Equivalent), "{p:?}");
+    assert_eq!(p.design, Some(Design::Independent));
+    assert_eq!(a.equivalence_margin, 0.02);
     assert!(
         a.groups[0].model_types.is_empty(),
         "one type: no type comparison"
     );
+    let text = render(&a, None, Format::Text).unwrap();
+    assert!(text.contains("equivalent within ±2%"), "{text}");
+    // A margin narrower than the interval: no longer shown equivalent.
+    let mut strict = AnalysisConfig::default();
+    strict.compare.margin = Some(0.0001);
+    let a = analyze(&rows, &strict).unwrap();
+    assert_eq!(a.groups[0].pairwise[0].verdict, Some(Verdict::NoDifference));
+}
+
+/// Two records of one interleaved run: `a` and `b` are the same routine measured in alternating
+/// rounds while the machine slowed down by 30%; `factor` scales `a`. Samples are taken in
+/// order, a round's block of `a` just before `b`'s (as the interleaver runs them).
+fn interleaved_pair(factor: f64, rounds: usize) -> Vec<report::ResultRow> {
+    let drift = |t: f64| 10.0 * (1.0 + 0.3 * t / rounds as f64);
+    let wobble = |i: usize| 1.0 + 0.004 * (((i * 37) % 11) as f64 - 5.0) / 5.0;
+    let a: Vec<f64> = (0..rounds)
+        .map(|i| factor * drift(i as f64) * wobble(i))
+        .collect();
+    let b: Vec<f64> = (0..rounds)
+        .map(|i| drift(i as f64 + 0.5) * wobble(i + 3))
+        .collect();
+    [("a", a), ("b", b)]
+        .into_iter()
+        .map(|(name, rounds_ms)| report::ResultRow {
+            order: Some("interleaved".into()),
+            rounds: Some(rounds as u64),
+            block_batches: Some(1),
+            plan_hash: Some("0123456789abcdef".into()),
+            host_name: Some("node1".into()),
+            round_latencies_ms: Some(rounds_ms.clone()),
+            ..row(name, "hf_bert", 1, 128, rounds_ms)
+        })
+        .collect()
+}
+
+#[test]
+fn interleaved_records_are_compared_round_by_round() {
+    // Paired: identical routines are equivalent despite the drift; independent comparison of
+    // the same samples (each set spans the whole drift) cannot show it.
+    let rows = interleaved_pair(1.0, 60);
+    let a = analyze(&rows, &AnalysisConfig::default()).unwrap();
+    let p = &a.groups[0].pairwise[0];
+    assert_eq!(p.design, Some(Design::Paired), "{p:?}");
+    assert_eq!(p.rounds, Some(60));
+    assert_eq!(p.verdict, Some(Verdict::Equivalent), "{p:?}");
+    // The speedup is the inverse of the median per-round ratio: python3 -c "import numpy as np; ..."
+    let ratios: Vec<f64> = rows[0]
+        .round_latencies_ms
+        .as_ref()
+        .unwrap()
+        .iter()
+        .zip(rows[1].round_latencies_ms.as_ref().unwrap())
+        .map(|(x, y)| x / y)
+        .collect();
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = (sorted[29] + sorted[30]) / 2.0;
+    assert!(close(p.median_speedup.unwrap(), 1.0 / median), "{p:?}");
+    let independent: Vec<report::ResultRow> = rows
+        .iter()
+        .cloned()
+        .map(|r| report::ResultRow { order: None, ..r })
+        .collect();
+    let i = analyze(&independent, &AnalysisConfig::default()).unwrap();
+    let q = &i.groups[0].pairwise[0];
+    assert_eq!(q.design, Some(Design::Independent));
+    assert_ne!(q.verdict, Some(Verdict::Equivalent), "{q:?}");
+    let text = render(&a, None, Format::Text).unwrap();
+    assert!(text.contains("paired, 60 rounds"), "{text}");
+
+    // A real 5% slowdown is found round by round.
+    let slower = interleaved_pair(1.05, 30);
+    let a = analyze(&slower, &AnalysisConfig::default()).unwrap();
+    let p = &a.groups[0].pairwise[0];
+    assert_eq!(
+        (p.design, p.verdict),
+        (Some(Design::Paired), Some(Verdict::Slower)),
+        "{p:?}"
+    );
+
+    // Records of different plans or machines, or with round counts that differ, are not paired.
+    for change in 0..3 {
+        let mut rows = interleaved_pair(1.0, 60);
+        match change {
+            0 => rows[1].plan_hash = Some("fedcba9876543210".into()),
+            1 => rows[1].host_name = Some("node2".into()),
+            _ => rows[1]
+                .round_latencies_ms
+                .as_mut()
+                .unwrap()
+                .pop()
+                .map(|_| ())
+                .unwrap(),
+        }
+        let config = AnalysisConfig {
+            ignore_machine: true,
+            ..AnalysisConfig::default()
+        };
+        let a = analyze(&rows, &config).unwrap();
+        assert_eq!(
+            a.groups[0].pairwise[0].design,
+            Some(Design::Independent),
+            "change {change}"
+        );
+    }
 }
 
 #[test]
@@ -216,7 +324,9 @@ fn baseline_gate_flags_a_regression_and_not_noise() {
         "{a:?}"
     );
     assert!(!report.entries[1].regression);
-    assert_eq!(report.entries[1].verdict, Verdict::NoDifference);
+    // 0.5% with ±3% noise and 200 samples: the interval lies within the ±5% margin.
+    assert_eq!(report.entries[1].verdict, Verdict::Equivalent);
+    assert_eq!(report.failures(), 1);
     assert_eq!(report.only_current[0].model_name, "new");
     assert_eq!(report.only_baseline[0].model_name, "gone");
 
@@ -506,4 +616,73 @@ fn issue_13_records_of_different_machines_are_separate_groups() {
     let report = compare_to_baseline(node2, node1, &across).unwrap();
     assert_eq!(report.entries.len(), 2);
     assert_eq!(report.regressions(), 2); // 30 vs 10 and 20 vs 12 ms
+}
+
+#[test]
+fn a_gate_requiring_equivalence_fails_what_is_not_shown_equivalent() {
+    let base = vec![
+        row("same", "hf_bert", 1, 128, latencies(10.0, 0.03, 200, 0)),
+        row("few", "hf_bert", 1, 128, latencies(10.0, 0.03, 6, 0)),
+        row("faster", "hf_bert", 1, 128, latencies(10.0, 0.03, 200, 0)),
+    ];
+    let current = vec![
+        row("same", "hf_bert", 1, 128, latencies(10.02, 0.03, 200, 5)),
+        // Too few samples to show anything: inconclusive, not a regression.
+        row("few", "hf_bert", 1, 128, latencies(10.0, 0.03, 6, 2)),
+        row("faster", "hf_bert", 1, 128, latencies(8.0, 0.03, 200, 5)),
+    ];
+    let strict = BaselineConfig {
+        require_equivalent: true,
+        margin: Some(0.02),
+        ..gate()
+    };
+    let report = compare_to_baseline(&current, &base, &strict).unwrap();
+    let verdicts: Vec<_> = report.entries.iter().map(|e| e.verdict).collect();
+    assert_eq!(
+        verdicts,
+        [Verdict::Equivalent, Verdict::NoDifference, Verdict::Faster]
+    );
+    assert_eq!(report.regressions(), 0);
+    let fails: Vec<bool> = report.entries.iter().map(|e| e.fails_gate).collect();
+    assert_eq!(fails, [false, true, true]);
+    assert_eq!(report.failures(), 2);
+    // Without the requirement only regressions fail.
+    let plain = compare_to_baseline(&current, &base, &gate()).unwrap();
+    assert_eq!(plain.failures(), 0);
+    // Untested records can never be shown equivalent.
+    let strip = |rows: &[report::ResultRow]| -> Vec<report::ResultRow> {
+        rows.iter()
+            .cloned()
+            .map(|r| report::ResultRow {
+                latencies_ms: None,
+                ..r
+            })
+            .collect()
+    };
+    let untested = compare_to_baseline(&strip(&current), &strip(&base), &strict).unwrap();
+    assert!(
+        untested
+            .entries
+            .iter()
+            .all(|e| e.fails_gate && e.verdict != Verdict::Equivalent)
+    );
+    let text = render(
+        &analyze(&current, &AnalysisConfig::default()).unwrap(),
+        Some(&report),
+        Format::Text,
+    )
+    .unwrap();
+    assert!(text.contains("NOT EQUIVALENT (no difference)"), "{text}");
+    assert!(
+        text.contains("1 of 3 comparison(s) shown equivalent within ±2%"),
+        "{text}"
+    );
+    let bad = BaselineConfig {
+        margin: Some(-1.0),
+        ..gate()
+    };
+    assert!(matches!(
+        compare_to_baseline(&current, &base, &bad),
+        Err(BaselineError::Margin(_))
+    ));
 }

@@ -16,7 +16,11 @@ pub enum Verdict {
     Faster,
     /// `a` is slower than `b` beyond the noise threshold, with significance.
     Slower,
-    /// No difference that is both significant and larger than the threshold.
+    /// The whole interval of the ratio lies within ±margin of 1 (and neither of the above): "no
+    /// change" shown, not only "no change detected".
+    Equivalent,
+    /// Neither a difference that is both significant and larger than the threshold, nor shown
+    /// equivalence: inconclusive.
     NoDifference,
 }
 
@@ -25,6 +29,7 @@ impl std::fmt::Display for Verdict {
         f.write_str(match self {
             Self::Faster => "faster",
             Self::Slower => "slower",
+            Self::Equivalent => "equivalent",
             Self::NoDifference => "no difference",
         })
     }
@@ -38,8 +43,49 @@ pub struct CompareConfig {
     pub level: Level,
     /// Relative change below which a difference is called noise; 0.02 (2%) by default.
     pub threshold: f64,
-    /// Resampling for the ratio interval.
+    /// Equivalence margin, as a fraction: the verdict is [`Verdict::Equivalent`] when the
+    /// ratio's whole interval lies within `[1 − margin, 1 + margin]`. `None` (the default): the
+    /// threshold.
+    pub margin: Option<f64>,
+    /// Resampling for the ratio interval (independent samples only).
     pub bootstrap: Bootstrap,
+}
+
+impl CompareConfig {
+    /// The equivalence margin in effect: [`Self::margin`], or the threshold.
+    pub fn equivalence_margin(&self) -> f64 {
+        self.margin.unwrap_or(self.threshold)
+    }
+
+    /// Checks the threshold and the margin.
+    pub(crate) fn check(&self) -> Result<()> {
+        for (name, x) in [
+            ("noise threshold", self.threshold),
+            ("equivalence margin", self.equivalence_margin()),
+        ] {
+            if !(x.is_finite() && x >= 0.0) {
+                return Err(Error::InvalidConfig(format!(
+                    "{name} {x} must be a fraction >= 0, e.g. 0.02"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The verdict for a ratio estimate, its interval and whether the test was significant.
+    pub(crate) fn verdict(&self, ratio: f64, ratio_ci: &Interval, significant: bool) -> Verdict {
+        let margin = self.equivalence_margin();
+        match ratio_ci.bounds() {
+            Some((_, high)) if significant && high < 1.0 && ratio < 1.0 - self.threshold => {
+                Verdict::Faster
+            }
+            Some((low, _)) if significant && low > 1.0 && ratio > 1.0 + self.threshold => {
+                Verdict::Slower
+            }
+            Some((low, high)) if low >= 1.0 - margin && high <= 1.0 + margin => Verdict::Equivalent,
+            _ => Verdict::NoDifference,
+        }
+    }
 }
 
 impl Default for CompareConfig {
@@ -47,6 +93,7 @@ impl Default for CompareConfig {
         Self {
             level: Level::default(),
             threshold: 0.02,
+            margin: None,
             bootstrap: Bootstrap::default(),
         }
     }
@@ -61,7 +108,7 @@ pub struct Comparison {
     pub ratio_ci: Interval,
     /// Two-sided Mann-Whitney U p-value.
     pub p_value: f64,
-    /// The three-way verdict.
+    /// The verdict.
     pub verdict: Verdict,
 }
 
@@ -69,8 +116,14 @@ pub struct Comparison {
 ///
 /// The verdict is [`Verdict::Faster`] only when all three hold: the ratio's interval lies wholly
 /// below 1, the ratio is below `1 − threshold`, and the rank test's p-value is below
-/// `1 − level`; [`Verdict::Slower`] mirrors it above 1; anything else is
-/// [`Verdict::NoDifference`]. A speedup whose interval contains 1 is therefore never reported.
+/// `1 − level`; [`Verdict::Slower`] mirrors it above 1. Otherwise, when the whole interval lies
+/// within ±[`CompareConfig::equivalence_margin`] of 1, it is [`Verdict::Equivalent`]; anything
+/// else is [`Verdict::NoDifference`] (inconclusive). A speedup whose interval contains 1 is
+/// therefore never reported.
+///
+/// The samples are taken as independent draws from two stable distributions: true when each set
+/// was measured under the same conditions, not when the machine drifted between them (see
+/// [`compare_paired`](super::compare_paired) for rounds measured in alternation).
 ///
 /// Cost: O(resamples · (n_a + n_b)).
 ///
@@ -78,12 +131,7 @@ pub struct Comparison {
 /// [`Error::InvalidConfig`] when the threshold is negative or not finite, or when the median of
 /// `b` is 0 (the ratio is undefined).
 pub fn compare(a: &Samples, b: &Samples, config: &CompareConfig) -> Result<Comparison> {
-    if !(config.threshold.is_finite() && config.threshold >= 0.0) {
-        return Err(Error::InvalidConfig(format!(
-            "noise threshold {} must be a fraction >= 0, e.g. 0.02",
-            config.threshold
-        )));
-    }
+    config.check()?;
     let (median_a, median_b) = (a.median(), b.median());
     if median_b == 0.0 {
         return Err(Error::InvalidConfig(
@@ -94,15 +142,7 @@ pub fn compare(a: &Samples, b: &Samples, config: &CompareConfig) -> Result<Compa
     let ratio_ci = config.bootstrap.median_ratio_ci(a, b, config.level);
     let p_value = mann_whitney_u(a, b).p_value;
     let significant = p_value < 1.0 - config.level.get();
-    let verdict = match ratio_ci.bounds() {
-        Some((_, high)) if significant && high < 1.0 && ratio < 1.0 - config.threshold => {
-            Verdict::Faster
-        }
-        Some((low, _)) if significant && low > 1.0 && ratio > 1.0 + config.threshold => {
-            Verdict::Slower
-        }
-        _ => Verdict::NoDifference,
-    };
+    let verdict = config.verdict(ratio, &ratio_ci, significant);
     Ok(Comparison {
         ratio,
         ratio_ci,
@@ -135,15 +175,33 @@ mod tests {
     }
 
     #[test]
-    fn same_distribution_is_no_difference() {
+    fn same_distribution_is_equivalent_within_the_margin_and_inconclusive_without_one() {
+        let (a, b) = (spread(10.0, 200), spread(10.0, 150));
+        let c = compare(&a, &b, &CompareConfig::default()).unwrap();
+        assert_eq!(c.verdict, Verdict::Equivalent, "{c:?}");
+        assert!(c.ratio_ci.contains(1.0));
+        // The interval is narrower than ±2% but wider than ±0.1%.
+        let (low, high) = c.ratio_ci.bounds().unwrap();
+        assert!(
+            low > 0.98 && high < 1.02 && (low < 0.999 || high > 1.001),
+            "{c:?}"
+        );
+        let tight = CompareConfig {
+            margin: Some(0.001),
+            ..CompareConfig::default()
+        };
+        assert_eq!(
+            compare(&a, &b, &tight).unwrap().verdict,
+            Verdict::NoDifference
+        );
+        // Few samples: an interval too wide to show equivalence.
         let c = compare(
-            &spread(10.0, 200),
-            &spread(10.0, 150),
+            &spread(10.0, 5),
+            &spread(10.0, 5),
             &CompareConfig::default(),
         )
         .unwrap();
-        assert_eq!(c.verdict, Verdict::NoDifference);
-        assert!(c.ratio_ci.contains(1.0));
+        assert_eq!(c.verdict, Verdict::NoDifference, "{c:?}");
     }
 
     #[test]
@@ -154,8 +212,18 @@ mod tests {
             ..CompareConfig::default()
         };
         assert_eq!(compare(&a, &b, &strict).unwrap().verdict, Verdict::Faster);
+        // 1% faster, significant, below the 2% threshold: equivalent within ±2%, and with a
+        // ±0.5% margin neither (the interval reaches beyond it).
         assert_eq!(
             compare(&a, &b, &CompareConfig::default()).unwrap().verdict,
+            Verdict::Equivalent
+        );
+        let narrow = CompareConfig {
+            margin: Some(0.005),
+            ..CompareConfig::default()
+        };
+        assert_eq!(
+            compare(&a, &b, &narrow).unwrap().verdict,
             Verdict::NoDifference
         );
     }
@@ -168,6 +236,11 @@ mod tests {
             ..CompareConfig::default()
         };
         assert!(compare(&a, &a, &bad).is_err());
+        let bad_margin = CompareConfig {
+            margin: Some(f64::NAN),
+            ..CompareConfig::default()
+        };
+        assert!(compare(&a, &a, &bad_margin).is_err());
         let zero = Samples::new(vec![0.0, 0.0, 1.0]).unwrap();
         assert!(compare(&a, &zero, &CompareConfig::default()).is_err());
     }

@@ -16,7 +16,8 @@
 
 use serde::Serialize;
 
-use super::interval::{Interval, Level};
+use super::compare::{CompareConfig, Verdict};
+use super::interval::Interval;
 use super::quantile_ci::quantile_ci;
 use super::samples::Samples;
 use super::special::normal_sf;
@@ -115,41 +116,6 @@ fn exact_two_sided(n: usize, w: usize) -> f64 {
     (2.0 * below / 2f64.powi(n as i32)).min(1.0)
 }
 
-/// How `a` compares with `b` over paired rounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PairedVerdict {
-    /// `a` is faster beyond the noise threshold, with significance.
-    Faster,
-    /// `a` is slower beyond the noise threshold, with significance.
-    Slower,
-    /// The whole interval of the ratio lies within ±margin of 1.
-    Equivalent,
-    /// Neither a significant difference nor shown equivalence.
-    Inconclusive,
-}
-
-/// Settings of a paired comparison.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PairedConfig {
-    /// Confidence level of the ratio interval; its complement is the test's significance level.
-    pub level: Level,
-    /// Relative change below which a difference is called noise (0.02 by default).
-    pub threshold: f64,
-    /// Equivalence margin: "equivalent within ±margin" (default: the threshold).
-    pub margin: f64,
-}
-
-impl Default for PairedConfig {
-    fn default() -> Self {
-        Self {
-            level: Level::default(),
-            threshold: 0.02,
-            margin: 0.02,
-        }
-    }
-}
-
 /// The paired comparison of `a` with `b`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PairedComparison {
@@ -161,8 +127,8 @@ pub struct PairedComparison {
     pub ratio_ci: Interval,
     /// The Wilcoxon signed-rank test of the log ratios.
     pub test: Wilcoxon,
-    /// The verdict.
-    pub verdict: PairedVerdict,
+    /// The verdict, by the rules of [`compare`](super::compare) with this interval and test.
+    pub verdict: Verdict,
 }
 
 /// Compares `a` with `b`, where `a[i]` and `b[i]` were measured in the same round.
@@ -170,7 +136,8 @@ pub struct PairedComparison {
 /// # Errors
 /// [`Error::InvalidConfig`] for different lengths, fewer than 2 rounds, a latency that is not
 /// positive and finite, or a threshold or margin that is not a fraction ≥ 0.
-pub fn compare_paired(a: &[f64], b: &[f64], config: &PairedConfig) -> Result<PairedComparison> {
+/// (`config.bootstrap` is not used: the interval comes from order statistics.)
+pub fn compare_paired(a: &[f64], b: &[f64], config: &CompareConfig) -> Result<PairedComparison> {
     let bad = |m: String| Err(Error::InvalidConfig(m));
     if a.len() != b.len() {
         return bad(format!(
@@ -185,11 +152,7 @@ pub fn compare_paired(a: &[f64], b: &[f64], config: &PairedConfig) -> Result<Pai
     if a.iter().chain(b).any(|x| !(x.is_finite() && *x > 0.0)) {
         return bad("paired latencies must be positive and finite".to_owned());
     }
-    for (name, x) in [("threshold", config.threshold), ("margin", config.margin)] {
-        if !(x.is_finite() && x >= 0.0) {
-            return bad(format!("{name} {x} must be a fraction >= 0, e.g. 0.02"));
-        }
-    }
+    config.check()?;
     let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
     let logs: Vec<f64> = ratios.iter().map(|r| r.ln()).collect();
     let samples = Samples::new(ratios)?;
@@ -197,18 +160,7 @@ pub fn compare_paired(a: &[f64], b: &[f64], config: &PairedConfig) -> Result<Pai
     let ratio_ci = quantile_ci(&samples, 0.5, config.level);
     let test = wilcoxon(&logs);
     let significant = test.p_value < 1.0 - config.level.get();
-    let verdict = match ratio_ci.bounds() {
-        Some((_, high)) if significant && high < 1.0 && ratio < 1.0 - config.threshold => {
-            PairedVerdict::Faster
-        }
-        Some((low, _)) if significant && low > 1.0 && ratio > 1.0 + config.threshold => {
-            PairedVerdict::Slower
-        }
-        Some((low, high)) if low >= 1.0 - config.margin && high <= 1.0 + config.margin => {
-            PairedVerdict::Equivalent
-        }
-        _ => PairedVerdict::Inconclusive,
-    };
+    let verdict = config.verdict(ratio, &ratio_ci, significant);
     Ok(PairedComparison {
         rounds: a.len(),
         ratio,
@@ -239,7 +191,7 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_errors() {
-        let config = PairedConfig::default();
+        let config = CompareConfig::default();
         assert!(compare_paired(&[1.0], &[1.0], &config).is_err());
         assert!(compare_paired(&[1.0, 2.0], &[1.0], &config).is_err());
         assert!(compare_paired(&[1.0, 0.0], &[1.0, 1.0], &config).is_err());

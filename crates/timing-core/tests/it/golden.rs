@@ -104,7 +104,7 @@ fn wilcoxon_signed_rank_matches_scipy() {
 
 #[test]
 fn paired_rounds_see_through_drift_that_fools_an_independent_comparison() {
-    use timing_core::stats::{CompareConfig, PairedConfig, PairedVerdict, Verdict};
+    use timing_core::stats::{CompareConfig, Verdict};
     // Two identical routines measured in 60 alternating rounds while the machine slows down
     // linearly by 30%; a's sample in each round comes just before b's. Taken as independent
     // sets split in time (a first, then b: a sequential run), a looks faster; paired, the
@@ -118,8 +118,8 @@ fn paired_rounds_see_through_drift_that_fools_an_independent_comparison() {
     let b: Vec<f64> = (0..rounds)
         .map(|i| base((i as f64 + 0.01) / 120.0) * wobble(i + 3))
         .collect();
-    let paired = timing_core::stats::compare_paired(&a, &b, &PairedConfig::default()).unwrap();
-    assert_eq!(paired.verdict, PairedVerdict::Equivalent, "{paired:?}");
+    let paired = timing_core::stats::compare_paired(&a, &b, &CompareConfig::default()).unwrap();
+    assert_eq!(paired.verdict, Verdict::Equivalent, "{paired:?}");
     // The sequential design: all of a's batches, then all of b's, on the same drift.
     let later_b: Vec<f64> = (0..rounds)
         .map(|i| base((i + rounds) as f64 / 120.0) * wobble(i + 3))
@@ -133,6 +133,63 @@ fn paired_rounds_see_through_drift_that_fools_an_independent_comparison() {
     assert_eq!(independent.verdict, Verdict::Faster, "{independent:?}");
     // A real 5% difference under the same drift is found by the paired design.
     let slower: Vec<f64> = b.iter().map(|x| x * 1.05).collect();
-    let found = timing_core::stats::compare_paired(&slower, &b, &PairedConfig::default()).unwrap();
-    assert_eq!(found.verdict, PairedVerdict::Slower, "{found:?}");
+    let found = timing_core::stats::compare_paired(&slower, &b, &CompareConfig::default()).unwrap();
+    assert_eq!(found.verdict, Verdict::Slower, "{found:?}");
+}
+
+#[test]
+fn student_t_and_the_between_run_interval_match_scipy() {
+    use timing_core::stats::{Level, between_runs, student_t_quantile, student_t_sf};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/t_expected.json");
+    let want: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let close = |got: f64, want: f64, tol: f64| (got - want).abs() <= tol * want.abs().max(1e-300);
+    for case in want["quantiles"].as_array().unwrap() {
+        let (p, df) = (case["p"].as_f64().unwrap(), case["df"].as_f64().unwrap());
+        let t = case["t"].as_f64().unwrap();
+        let got = student_t_quantile(p, df);
+        assert!(
+            close(got, t, 1e-9) || (t == 0.0 && got.abs() < 1e-12),
+            "ppf({p}, {df}) = {got}, scipy {t}"
+        );
+        let sf = case["sf_at_1_5"].as_f64().unwrap();
+        assert!(
+            close(student_t_sf(1.5, df), sf, 1e-10),
+            "sf(1.5, {df}) = {}, scipy {sf}",
+            student_t_sf(1.5, df)
+        );
+    }
+    for case in want["runs"].as_array().unwrap() {
+        let values: Vec<f64> = case["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let r = between_runs(&values, Level::default()).unwrap();
+        for (name, got) in [
+            ("mean", r.mean),
+            ("std", r.std_dev),
+            ("low", r.ci.low.unwrap()),
+            ("high", r.ci.high.unwrap()),
+        ] {
+            let w = case[name].as_f64().unwrap();
+            assert!(
+                close(got, w, 1e-9) || (w == 0.0 && got.abs() < 1e-12),
+                "{name}: {got} vs {w}"
+            );
+        }
+        assert_eq!(r.runs, values.len());
+    }
+    // One run: no interval; nothing or a NaN: an error.
+    assert!(
+        between_runs(&[5.0], Level::default())
+            .unwrap()
+            .ci
+            .bounds()
+            .is_none()
+    );
+    assert!(between_runs(&[], Level::default()).is_err());
+    assert!(between_runs(&[1.0, f64::NAN], Level::default()).is_err());
+    assert!(student_t_quantile(1.0, 3.0).is_nan() && student_t_quantile(0.5, 0.0).is_nan());
 }

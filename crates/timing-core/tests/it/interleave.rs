@@ -2,9 +2,7 @@ use std::cell::Cell;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use timing_core::stats::{
-    CompareConfig, PairedConfig, PairedVerdict, Samples, Verdict, compare, compare_paired,
-};
+use timing_core::stats::{CompareConfig, Samples, Verdict, compare, compare_paired};
 use timing_core::{Clock, Harness, HarnessConfig, InterleaveConfig, Interleaver, StopRule, Warmup};
 
 /// A clock that only moves when a routine moves it.
@@ -63,7 +61,7 @@ fn sequential(clock: &FakeClock, factors: [f64; 2], batches: usize) -> Verdict {
     compare(&a, &b, &CompareConfig::default()).unwrap().verdict
 }
 
-fn interleaved(clock: &FakeClock, factors: [f64; 2], rounds: usize) -> PairedVerdict {
+fn interleaved(clock: &FakeClock, factors: [f64; 2], rounds: usize) -> Verdict {
     let calls = Cell::new(0);
     let config = InterleaveConfig {
         warmup_batches: 5,
@@ -80,7 +78,7 @@ fn interleaved(clock: &FakeClock, factors: [f64; 2], rounds: usize) -> PairedVer
         .unwrap();
     assert_eq!(results[0].samples.len(), rounds);
     let (ra, rb) = (results[0].round_means_ms(), results[1].round_means_ms());
-    compare_paired(&ra, &rb, &PairedConfig::default())
+    compare_paired(&ra, &rb, &CompareConfig::default())
         .unwrap()
         .verdict
 }
@@ -94,7 +92,7 @@ fn identical_routines_under_drift_are_faster_in_sequence_and_equivalent_interlea
     );
     assert_eq!(
         interleaved(&FakeClock::default(), [1.0, 1.0], 200),
-        PairedVerdict::Equivalent
+        Verdict::Equivalent
     );
 }
 
@@ -108,7 +106,7 @@ fn a_real_5_percent_slowdown_is_found_interleaved_with_fewer_batches() {
     // Interleaved, 30 rounds (60 batches in all) find it.
     assert_eq!(
         interleaved(&FakeClock::default(), [1.05, 1.0], 30),
-        PairedVerdict::Slower
+        Verdict::Slower
     );
 }
 

@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 use self::python::Json;
 use super::csv::parse_count;
 use crate::error::{Error, Result};
-use crate::schema::{FIELDS, Kind, LATENCIES_FIELD, ROUND_LATENCIES_FIELD, ResultRow};
+use crate::schema::{
+    FIELDS, Kind, LATENCIES_FIELD, ROUND_LATENCIES_FIELD, ResultRow, WARMUP_LATENCIES_FIELD,
+};
 
 /// Parses JSON `text` read from `path`. Unknown keys are ignored; the Python tool's required keys
 /// must be present.
@@ -90,6 +92,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<ResultRow>> {
         };
         let latencies = list(LATENCIES_FIELD)?;
         let round_latencies = list(ROUND_LATENCIES_FIELD)?;
+        let warmup_latencies = list(WARMUP_LATENCIES_FIELD)?;
         let mut row: ResultRow = serde_json::from_value(Value::Object(object))
             .map_err(|e| malformed(record_name.clone(), e.to_string()))?;
         // Set after serde: a non-finite raw latency has no serde_json value. Whether the raw
@@ -97,6 +100,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<ResultRow>> {
         // intervals and says why), not a reason to reject the file.
         row.latencies_ms = latencies;
         row.round_latencies_ms = round_latencies;
+        row.warmup_latencies_ms = warmup_latencies;
         rows.push(row);
     }
     Ok(rows)
