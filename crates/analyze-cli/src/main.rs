@@ -144,7 +144,11 @@ fn check_plan(
     let mut seen = std::collections::HashSet::new();
     Ok(rows
         .into_iter()
-        .filter(|r| r.job_id.as_ref().is_none_or(|id| seen.insert(id.clone())))
+        .filter(|r| {
+            r.job_id
+                .as_ref()
+                .is_none_or(|id| seen.insert((id.clone(), r.repeat_index)))
+        })
         .collect())
 }
 

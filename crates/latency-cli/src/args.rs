@@ -177,6 +177,18 @@ pub struct Args {
     #[arg(global = true, long, value_name = "STRATEGY", default_value = "slice", value_parser = parse_strategy)]
     pub shard_strategy: ShardStrategy,
 
+    /// Run the whole plan K times, each run in a fresh process (this program runs itself again),
+    /// and write all K runs' records into the results file (repeat_index, repeats); then print
+    /// each job's between-run spread and the 95% t interval of its median across runs. Every
+    /// process also records its cold start: process_to_built_s on its first model, first_latency
+    /// (the first forward) and, in the JSON, warmup_latencies_ms (the first batches).
+    #[arg(global = true, long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+
+    /// Internal, set by --repeat: this process is run I of K.
+    #[arg(global = true, long, value_name = "I/K", hide = true, value_parser = parse_repeat_run)]
+    pub repeat_run: Option<(u32, u32)>,
+
     /// Print the plan (every job with its id, size, cost and, when sharded, its shard), and run
     /// nothing.
     #[arg(global = true, long)]
@@ -241,6 +253,16 @@ fn parse_shard(text: &str) -> Result<ShardSpec, String> {
     text.parse().map_err(|e: runner::Error| e.to_string())
 }
 
+fn parse_repeat_run(text: &str) -> Result<(u32, u32), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(i, k)| Some((i.parse::<u32>().ok()?, k.parse::<u32>().ok()?)));
+    match parsed {
+        Some((i, k)) if i >= 1 && i <= k => Ok((i, k)),
+        _ => Err(format!("'{text}' is not I/K with 1 <= I <= K")),
+    }
+}
+
 fn parse_strategy(text: &str) -> Result<ShardStrategy, String> {
     text.parse().map_err(|e: runner::Error| e.to_string())
 }
@@ -300,6 +322,19 @@ impl Args {
                  --min-time and --target-ci do not apply to it"
                     .to_owned(),
             );
+        }
+        if self.repeat > 1 {
+            let sharded = [
+                (self.shard.is_some(), "--shard"),
+                (self.shard_from_env, "--shard-from-env"),
+                (self.output_dir.is_some(), "--output-dir"),
+            ];
+            if let Some((_, flag)) = sharded.iter().find(|(given, _)| *given) {
+                return Err(format!(
+                    "--repeat runs the whole plan K times on this machine into --output-file; it \
+                     cannot be combined with {flag} (for a sharded sweep, repeat the sweep)"
+                ));
+            }
         }
         for (flag, values) in [
             ("--batch-size", &self.batch_size),

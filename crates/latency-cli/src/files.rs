@@ -18,8 +18,19 @@ use runner::{Plan, ShardSpec, ShardStrategy};
 
 use crate::args::Args;
 
+/// The results file of run `i` of `k` (`--repeat`): `<stem>.run-<i>-of-<k>.csv` beside `csv`.
+pub fn run_path(csv: &std::path::Path, i: u32, k: u32) -> PathBuf {
+    let stem = csv
+        .file_stem()
+        .map_or_else(|| "latency_results".into(), |s| s.to_string_lossy());
+    csv.with_file_name(format!("{stem}.run-{i}-of-{k}.csv"))
+}
+
 /// The results file of this run.
 pub fn results_path(args: &Args, shard: Option<ShardSpec>) -> PathBuf {
+    if let Some((i, k)) = args.repeat_run {
+        return run_path(&args.output_file, i, k);
+    }
     let suffix = shard.map(|s| format!("shard-{}-of-{}", s.index, s.count));
     match (&args.output_dir, suffix) {
         (Some(dir), Some(suffix)) => dir.join(format!("{suffix}.csv")),

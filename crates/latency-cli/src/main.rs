@@ -10,6 +10,7 @@ mod config;
 mod emit;
 mod files;
 mod output;
+mod repeat;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -44,6 +45,12 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
         let jobs = entries.len() * args.batch_size.len() * args.sequence_length.len();
         emit::emit(args, plan, jobs)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.repeat > 1 && args.repeat_run.is_none() && !args.dry_run {
+        return repeat::run(args, out);
+    }
+    if let Some((i, k)) = args.repeat_run {
+        out.notice(&format!("run {i} of {k} (--repeat), a fresh process"));
     }
     if let Some(threads) = args.threads {
         model_zoo::set_threads(threads);
@@ -118,7 +125,11 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
     for result in runner {
         out.finish();
         match result.outcome {
-            Outcome::Measured(row) => {
+            Outcome::Measured(mut row) => {
+                if let Some((i, k)) = args.repeat_run {
+                    row.repeat_index = Some(u64::from(i));
+                    row.repeats = Some(u64::from(k));
+                }
                 out.record(&row);
                 files.record(*row)?;
             }

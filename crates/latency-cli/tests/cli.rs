@@ -1067,3 +1067,78 @@ fn the_emitted_kubernetes_job_covers_the_plan_exactly_once() {
     recorded.sort_unstable();
     assert_eq!(recorded, expected);
 }
+
+/// Issue 15: `--repeat 3` runs the plan in 3 fresh processes, merges their records into the
+/// results file and reports the between-run interval and each process's cold start.
+#[test]
+fn repeat_runs_the_plan_in_fresh_processes_and_merges_the_runs() {
+    let (out, csv) = run_with(
+        TINY,
+        &[
+            "--repeat",
+            "3",
+            "--batch-size",
+            "1",
+            "--sequence-length",
+            "16",
+        ],
+        "repeat",
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let rows = report::io::read_results(&csv.with_extension("json")).unwrap();
+    assert_eq!(rows.len(), 6, "2 models x 3 runs");
+    let runs: Vec<(String, Option<u64>, Option<u64>)> = rows
+        .iter()
+        .map(|r| (r.model_name.clone(), r.repeat_index, r.repeats))
+        .collect();
+    for (i, model) in [(1, "tiny-bert"), (1, "tiny-modernbert"), (2, "tiny-bert")]
+        .iter()
+        .map(|(i, m)| (*i, *m))
+    {
+        assert!(
+            runs.contains(&(model.to_owned(), Some(i), Some(3))),
+            "{runs:?}"
+        );
+    }
+    // Each process's first model records its cold start; the second model of a process none.
+    for run in 1..=3 {
+        let of_run: Vec<_> = rows
+            .iter()
+            .filter(|r| r.repeat_index == Some(run))
+            .collect();
+        assert_eq!(of_run.len(), 2);
+        let cold = of_run[0].process_to_built_s.expect("cold start");
+        assert!(cold > 0.0 && cold < 600.0, "{cold}");
+        assert_eq!(of_run[1].process_to_built_s, None);
+        assert!(
+            of_run
+                .iter()
+                .all(|r| r.warmup_latencies_ms.as_ref().map(Vec::len) == Some(2))
+        );
+    }
+    // The processes were distinct: their job ids repeat, their timestamps and cold starts are
+    // their own; the runs' own files were merged and removed.
+    let dir = csv.parent().unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".run-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(err.contains("run 3 of 3"), "{err}");
+    assert!(
+        err.contains("between-run CV") && err.contains("(95% t)"),
+        "{err}"
+    );
+    let repeated = report::analysis::repeated_runs(&rows, false);
+    assert_eq!(repeated.len(), 2);
+    assert_eq!(repeated[0].runs, [1, 2, 3]);
+    assert!(repeated[0].between_run_ci.is_some());
+
+    // Combined with a shard it is refused before anything runs.
+    let (out, _) = run_with(TINY, &["--repeat", "2", "--shard", "1/2"], "repeat-shard");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--repeat"), "{}", stderr(&out));
+}

@@ -125,29 +125,37 @@ impl Coverage {
 /// Checks `rows` against the plans of `manifests`.
 pub fn coverage(rows: &[ResultRow], manifests: &[Manifest]) -> Coverage {
     let mut plans: BTreeMap<String, usize> = BTreeMap::new();
-    let mut times: BTreeMap<&str, (usize, String)> = BTreeMap::new();
+    // A job is recorded once per run: `--repeat K` records each job K times, once per
+    // `repeat_index`.
+    let mut times: BTreeMap<(&str, Option<u64>), (usize, String)> = BTreeMap::new();
     for row in rows {
         if let Some(hash) = &row.plan_hash {
             *plans.entry(hash.clone()).or_default() += 1;
         }
         if let Some(id) = &row.job_id {
-            let entry = times.entry(id.as_str()).or_insert_with(|| {
-                (
-                    0,
-                    format!(
-                        "{} batch {} x seq {}",
-                        row.model_name, row.batch_size, row.sequence_length
-                    ),
-                )
-            });
+            let entry = times
+                .entry((id.as_str(), row.repeat_index))
+                .or_insert_with(|| {
+                    let run = row
+                        .repeat_index
+                        .map_or(String::new(), |i| format!(", run {i}"));
+                    (
+                        0,
+                        format!(
+                            "{} batch {} x seq {}{run}",
+                            row.model_name, row.batch_size, row.sequence_length
+                        ),
+                    )
+                });
             entry.0 += 1;
         }
     }
     let duplicates = times
         .iter()
         .filter(|(_, (n, _))| *n > 1)
-        .map(|(id, (n, what))| ((*id).to_owned(), what.clone(), *n))
+        .map(|((id, _), (n, what))| ((*id).to_owned(), what.clone(), *n))
         .collect();
+    let recorded: std::collections::BTreeSet<&str> = times.keys().map(|(id, _)| *id).collect();
     // The plan the records belong to (the most common hash), and what its manifests list.
     let main_plan = plans
         .iter()
@@ -164,7 +172,7 @@ pub fn coverage(rows: &[ResultRow], manifests: &[Manifest]) -> Coverage {
     }
     let missing = planned
         .iter()
-        .filter(|(id, _)| !times.contains_key(id.as_str()))
+        .filter(|(id, _)| !recorded.contains(id.as_str()))
         .map(|(id, label)| (id.clone(), label.clone()))
         .collect();
     Coverage {
@@ -212,6 +220,27 @@ mod tests {
         let c = coverage(&rows, &[manifest("h", &["a", "b"])]);
         assert!(c.is_complete(), "{:?}", c.problems());
         assert_eq!(c.planned, 2);
+    }
+
+    #[test]
+    fn repeated_runs_record_each_job_once_per_run() {
+        let run = |id: &str, i: u64| ResultRow {
+            repeat_index: Some(i),
+            repeats: Some(2),
+            ..row(id, "h")
+        };
+        let rows = [run("a", 1), run("b", 1), run("a", 2), run("b", 2)];
+        let c = coverage(&rows, &[manifest("h", &["a", "b"])]);
+        assert!(c.is_complete(), "{:?}", c.problems());
+        // One run read twice is still a duplicate, named with its run.
+        let rows = [run("a", 1), run("b", 1), run("a", 1), run("b", 2)];
+        let c = coverage(&rows, &[manifest("h", &["a", "b"])]);
+        assert_eq!(c.duplicates.len(), 1);
+        assert!(
+            c.problems()[0].contains("ma batch 1 x seq 8, run 1"),
+            "{:?}",
+            c.problems()
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod by_type;
 mod compare;
 mod notes;
 mod rank;
+mod repeats;
 mod summary;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ pub use self::by_type::TypeStats;
 pub use self::compare::{Design, Pairwise};
 pub use self::notes::{Note, Origin};
 pub use self::rank::{Efficiency, Ranked, Rankings};
+pub use self::repeats::{RepeatedRuns, repeated_runs};
 pub use self::summary::Summary;
 use crate::error::Result;
 use crate::schema::{ResultRow, Shape};
@@ -68,6 +70,8 @@ pub struct Analysis {
     pub notes: Vec<Note>,
     /// The margin of the pairwise `equivalent` verdicts, as a fraction (0.02 = ±2%).
     pub equivalence_margin: f64,
+    /// Models measured in several runs (`--repeat K`): between-run spread and cold starts.
+    pub repeated: Vec<RepeatedRuns>,
 }
 
 /// The analysis of one shape group.
@@ -96,6 +100,28 @@ pub struct GroupAnalysis {
 /// # Errors
 /// A polars error, or an invalid `config.compare`.
 pub fn analyze(rows: &[ResultRow], config: &AnalysisConfig) -> Result<Analysis> {
+    let repeated = repeats::repeated_runs(rows, config.ignore_machine);
+    // Records of repeated runs are ranked and compared run by run: "model (run i/K)".
+    let labeled: Vec<ResultRow>;
+    let rows = if rows.iter().any(|r| r.repeat_index.is_some()) {
+        labeled = rows
+            .iter()
+            .map(|r| match (r.repeat_index, r.repeats) {
+                (Some(i), Some(k)) => ResultRow {
+                    model_name: format!("{} (run {i}/{k})", r.model_name),
+                    ..r.clone()
+                },
+                (Some(i), None) => ResultRow {
+                    model_name: format!("{} (run {i})", r.model_name),
+                    ..r.clone()
+                },
+                _ => r.clone(),
+            })
+            .collect();
+        &labeled[..]
+    } else {
+        rows
+    };
     let (shapes, group_of) = groups(rows, config.ignore_machine);
     let frame = table::to_frame(rows, &group_of)?;
     let summary = Summary::new(rows);
@@ -124,6 +150,7 @@ pub fn analyze(rows: &[ResultRow], config: &AnalysisConfig) -> Result<Analysis> 
         groups,
         notes,
         equivalence_margin: config.compare.equivalence_margin(),
+        repeated,
     })
 }
 

@@ -686,3 +686,74 @@ fn a_gate_requiring_equivalence_fails_what_is_not_shown_equivalent() {
         Err(BaselineError::Margin(_))
     ));
 }
+
+#[test]
+fn repeated_runs_get_a_between_run_interval_and_are_ranked_run_by_run() {
+    // Run medians 10.2, 10.5, 9.9 ms: python3 -c "from scipy import stats; import numpy as np;
+    // v=np.array([10.2,10.5,9.9]); print(stats.t.interval(0.95, 2, loc=v.mean(),
+    // scale=v.std(ddof=1)/np.sqrt(3)))" -> (9.454758686474902, 10.9452413135251)
+    let rows: Vec<report::ResultRow> = [(3, 9.9), (1, 10.2), (2, 10.5)]
+        .into_iter()
+        .flat_map(|(run, center)| {
+            let a = report::ResultRow {
+                repeat_index: Some(run),
+                repeats: Some(3),
+                process_to_built_s: Some(0.5 + run as f64 / 10.0),
+                first_latency: Some(40.0),
+                median_latency: center,
+                ..row("a", "hf_bert", 1, 128, latencies(center, 0.02, 101, 0))
+            };
+            let b = report::ResultRow {
+                repeat_index: Some(run),
+                repeats: Some(3),
+                ..row("b", "hf_bert", 1, 128, latencies(20.0, 0.02, 101, 0))
+            };
+            [a, b]
+        })
+        .collect();
+    let a = analyze(&rows, &AnalysisConfig::default()).unwrap();
+    assert_eq!(a.repeated.len(), 2);
+    let r = &a.repeated[0];
+    assert_eq!(
+        (r.model_name.as_str(), r.runs.as_slice(), r.repeats),
+        ("a", &[1, 2, 3][..], Some(3))
+    );
+    assert_eq!(r.run_medians, [10.2, 10.5, 9.9]);
+    let (lo, hi) = r.between_run_ci.unwrap();
+    assert!(
+        close(lo, 9.454758686474902) && close(hi, 10.9452413135251),
+        "{lo} {hi}"
+    );
+    assert!(close(r.between_run_cv, 0.3 / 10.2));
+    let cold: Vec<f64> = r.process_to_built_s.iter().map(|c| c.unwrap()).collect();
+    assert!(
+        cold.iter().zip([0.6, 0.7, 0.8]).all(|(x, y)| close(*x, y)),
+        "{cold:?}"
+    );
+    assert!(r.within_run_ci_width.unwrap() > 0.0);
+    // Ranked run by run, and named so.
+    let names: Vec<String> = a.groups[0]
+        .rankings
+        .fastest
+        .iter()
+        .map(|x| x.model_name.clone())
+        .collect();
+    assert!(names.contains(&"a (run 3/3)".to_owned()), "{names:?}");
+    let text = render(&a, None, Format::Text).unwrap();
+    assert!(
+        text.contains("Repeated Runs") && text.contains("10.200 [9.455, 10.945]"),
+        "{text}"
+    );
+    // One run is not a repetition.
+    let single: Vec<_> = rows
+        .iter()
+        .filter(|r| r.repeat_index == Some(1))
+        .cloned()
+        .collect();
+    assert!(
+        analyze(&single, &AnalysisConfig::default())
+            .unwrap()
+            .repeated
+            .is_empty()
+    );
+}
