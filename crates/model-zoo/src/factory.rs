@@ -205,21 +205,28 @@ fn build_model(entry: &ModelEntry, options: &BuildOptions, weights: Weights) -> 
         }
         Some(path) => {
             let file = checkpoint::resolve(path)?;
-            let header = checkpoint::read_header(&file)?;
-            let shared = header.shared_names();
-            let tensors = match weights {
-                Weights::Real => checkpoint::read(&file)?,
-                Weights::Placeholders => header
-                    .tensors
-                    .iter()
-                    .map(|(name, shape)| (name.clone(), placeholder(shape, options.kind)))
-                    .collect(),
+            let mut params = match weights {
+                // Each tensor is read when the model takes it (one copy of the weights).
+                Weights::Real => {
+                    let reader = checkpoint::Reader::open(&file)?;
+                    let shared = reader.header().shared_names();
+                    CheckpointParams::from_reader(reader, device, options.kind)
+                        .with_shared_names(shared)
+                }
+                Weights::Placeholders => {
+                    let header = checkpoint::read_header(&file)?;
+                    let tensors = header
+                        .tensors
+                        .iter()
+                        .map(|(name, shape)| (name.clone(), placeholder(shape, options.kind)))
+                        .collect();
+                    CheckpointParams::new(tensors, device, options.kind)
+                        .with_shared_names(header.shared_names())
+                }
             };
-            let mut params =
-                CheckpointParams::new(tensors, device, options.kind).with_shared_names(shared);
             let (arch, max_positions) = construct(&architecture, task, &mut params, options)?;
             let num_parameters = params.count();
-            let report: NameReport = params.finish();
+            let report: NameReport = params.finish()?;
             if !report.is_usable() {
                 return Err(Error::Checkpoint {
                     path: file,

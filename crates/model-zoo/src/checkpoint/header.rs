@@ -25,6 +25,30 @@ pub struct Header {
     pub tensors: BTreeMap<String, Vec<i64>>,
     /// The `__metadata__` map (string to string); empty when the file has none.
     pub metadata: BTreeMap<String, String>,
+    /// Each tensor's type and bytes in the file, for [`Reader`](super::Reader).
+    pub(crate) data: BTreeMap<String, TensorData>,
+}
+
+/// Where a tensor's bytes lie in a safetensors file, and their type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TensorData {
+    /// The dtype as the header spells it (`F32`, `BF16`, ...).
+    pub dtype: String,
+    /// The first byte, from the start of the file.
+    pub start: u64,
+    /// One past the last byte, from the start of the file.
+    pub end: u64,
+}
+
+/// Bytes per value of a safetensors dtype; `None` for one this crate does not know.
+pub(crate) fn dtype_bytes(dtype: &str) -> Option<u64> {
+    Some(match dtype {
+        "F64" | "I64" | "U64" => 8,
+        "F32" | "I32" | "U32" => 4,
+        "F16" | "BF16" | "I16" | "U16" => 2,
+        "I8" | "U8" | "BOOL" | "F8_E4M3" | "F8_E5M2" => 1,
+        _ => return None,
+    })
 }
 
 impl Header {
@@ -106,7 +130,7 @@ pub fn read_header(path: &Path) -> Result<Header> {
                 .to_owned(),
         ));
     };
-    parse_entries(map, size - 8 - header_len).map_err(bad)
+    parse_entries(map, 8 + header_len, size - 8 - header_len).map_err(bad)
 }
 
 fn lfs_message(size: u64) -> String {
@@ -140,8 +164,13 @@ pub fn check_not_lfs_pointer(path: &Path) -> Result<()> {
 }
 
 /// The tensors and metadata of a header; checks each tensor's byte range against `data_len`, the
-/// bytes the file holds after its header.
-fn parse_entries(map: Map<String, Value>, data_len: u64) -> std::result::Result<Header, String> {
+/// bytes the file holds after its header (which start at byte `data_start` of the file), and
+/// against its dtype and shape.
+fn parse_entries(
+    map: Map<String, Value>,
+    data_start: u64,
+    data_len: u64,
+) -> std::result::Result<Header, String> {
     let mut header = Header::default();
     let mut data_end = 0u64;
     for (name, entry) in map {
@@ -158,6 +187,11 @@ fn parse_entries(map: Map<String, Value>, data_len: u64) -> std::result::Result<
             continue;
         }
         let malformed = || format!("the header entry of tensor '{name}' is malformed");
+        let dtype = entry
+            .get("dtype")
+            .and_then(Value::as_str)
+            .ok_or_else(malformed)?
+            .to_owned();
         let shape = entry
             .get("shape")
             .and_then(Value::as_array)
@@ -174,7 +208,29 @@ fn parse_entries(map: Map<String, Value>, data_len: u64) -> std::result::Result<
         if offsets.0 > offsets.1 {
             return Err(malformed());
         }
+        if let Some(bytes) = dtype_bytes(&dtype) {
+            let want = shape
+                .iter()
+                .try_fold(bytes, |n, &d| n.checked_mul(d as u64));
+            if want != Some(offsets.1 - offsets.0) {
+                return Err(format!(
+                    "the header entry of tensor '{name}' spans {} bytes, but {dtype} {shape:?} \
+                     needs {}: the file is damaged or not a safetensors file",
+                    offsets.1 - offsets.0,
+                    want.map_or_else(|| "more than 2^64".to_owned(), |n| n.to_string()),
+                ));
+            }
+        }
         data_end = data_end.max(offsets.1);
+        header.data.insert(
+            name.clone(),
+            TensorData {
+                dtype,
+                // Saturating: a range past the end is refused below, once every entry is read.
+                start: data_start.saturating_add(offsets.0),
+                end: data_start.saturating_add(offsets.1),
+            },
+        );
         header.tensors.insert(name, shape);
     }
     if data_end > data_len {
@@ -222,7 +278,7 @@ mod tests {
     #[test]
     fn broken_files_say_what_they_are() {
         let header = r#"{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}"#;
-        let cases: [(Vec<u8>, &str); 6] = [
+        let cases: [(Vec<u8>, &str); 7] = [
             (
                 b"version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 9\n".to_vec(),
                 "is a Git LFS pointer",
@@ -237,6 +293,13 @@ mod tests {
             (
                 safetensors(r#"{"a":{"shape":[2],"data_offsets":[4]}}"#, 8),
                 "tensor 'a' is malformed",
+            ),
+            (
+                safetensors(
+                    r#"{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}}"#,
+                    24,
+                ),
+                "tensor 'a' spans 20 bytes, but F32 [2, 3] needs 24",
             ),
         ];
         for (index, (bytes, want)) in cases.into_iter().enumerate() {

@@ -8,8 +8,12 @@ use tch::Tensor;
 use crate::error::{Error, Result};
 
 mod header;
+mod reader;
 
 pub use header::{Header, check_file, check_not_lfs_pointer, read_header};
+pub use reader::Reader;
+#[cfg(test)]
+pub(crate) use reader::testutil::unsupported_dtype_file;
 
 /// Every tensor name that did not fit the architecture. Missing and misshaped tensors make a
 /// checkpoint unusable; unexpected ones are only worth a warning.
@@ -78,13 +82,17 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
     Ok(path.to_owned())
 }
 
-/// Reads every tensor of a safetensors file.
+/// Reads every tensor of a safetensors file, in name order, each straight into its own memory
+/// (see [`Reader`]).
 ///
 /// # Errors
 /// [`Error::CheckpointFile`] when it cannot be read or parsed.
 pub fn read(path: &Path) -> Result<Vec<(String, Tensor)>> {
-    Tensor::read_safetensors(path).map_err(|e| Error::CheckpointFile {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })
+    let reader = Reader::open(path)?;
+    reader
+        .header()
+        .tensors
+        .keys()
+        .map(|name| Ok((name.clone(), reader.read(name)?)))
+        .collect()
 }

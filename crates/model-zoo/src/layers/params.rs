@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use tch::{Device, Kind, Tensor};
 
-use crate::checkpoint::NameReport;
+use crate::checkpoint::{NameReport, Reader};
+use crate::error::{Error, Result};
 use crate::rng::{SplitMix64, fill_normal};
 
 /// How a freshly built parameter is initialised when no checkpoint provides it.
@@ -134,8 +135,17 @@ impl ParamSource for PlaceholderParams {
 
 /// Parameters read from a checkpoint. Each requested name is looked up under its aliases (see
 /// [`aliases`]); what is missing or misshaped is recorded, not invented.
+///
+/// Over a file ([`CheckpointParams::from_reader`]) each tensor is read when the model asks for
+/// it, straight into its own memory, then converted to the source's float type and device; shapes
+/// and names come from the header. Loading therefore holds the weights handed out so far plus
+/// the one tensor being converted: one copy of the weights, never the whole file beside them. A
+/// stored tensor asked for twice would be read twice (no architecture asks twice; ties resolve to
+/// one name).
 pub struct CheckpointParams {
-    tensors: BTreeMap<String, Tensor>,
+    store: Store,
+    /// Each stored tensor's shape, by name.
+    shapes: BTreeMap<String, Vec<i64>>,
     /// Names the file dropped for sharing memory with a kept tensor: dropped → kept.
     shared: BTreeMap<String, String>,
     /// Tied pairs the architecture declared: name → partner.
@@ -143,21 +153,54 @@ pub struct CheckpointParams {
     used: HashSet<String>,
     allowed: HashSet<String>,
     report: NameReport,
+    /// The first tensor that could not be read; nothing more is read after it.
+    error: Option<Error>,
     device: Device,
     kind: Kind,
     count: u64,
 }
 
+/// Where a [`CheckpointParams`] finds its tensors.
+enum Store {
+    /// Tensors already in memory (tests, the stand-ins of a blueprint).
+    Memory(BTreeMap<String, Tensor>),
+    /// A file, read tensor by tensor as the model asks.
+    File(Reader),
+}
+
 impl CheckpointParams {
     /// A source over `tensors` (name → tensor as stored), converting to `kind` on `device`.
     pub fn new(tensors: Vec<(String, Tensor)>, device: Device, kind: Kind) -> Self {
+        let tensors: BTreeMap<String, Tensor> = tensors.into_iter().collect();
+        let shapes = tensors
+            .iter()
+            .map(|(name, tensor)| (name.clone(), tensor.size()))
+            .collect();
+        Self::with_store(Store::Memory(tensors), shapes, device, kind)
+    }
+
+    /// A source over the safetensors file `reader` has open, reading each tensor when it is
+    /// taken and converting it to `kind` on `device`.
+    pub fn from_reader(reader: Reader, device: Device, kind: Kind) -> Self {
+        let shapes = reader.header().tensors.clone();
+        Self::with_store(Store::File(reader), shapes, device, kind)
+    }
+
+    fn with_store(
+        store: Store,
+        shapes: BTreeMap<String, Vec<i64>>,
+        device: Device,
+        kind: Kind,
+    ) -> Self {
         Self {
-            tensors: tensors.into_iter().collect(),
+            store,
+            shapes,
             shared: BTreeMap::new(),
             ties: BTreeMap::new(),
             used: HashSet::new(),
             allowed: HashSet::new(),
             report: NameReport::default(),
+            error: None,
             device,
             kind,
             count: 0,
@@ -180,27 +223,41 @@ impl CheckpointParams {
             let names = aliases(name);
             names
                 .iter()
-                .find(|alias| self.tensors.contains_key(*alias))
+                .find(|alias| self.shapes.contains_key(*alias))
                 .cloned()
                 .or_else(|| {
                     names
                         .iter()
                         .find_map(|alias| self.shared.get(alias))
-                        .filter(|kept| self.tensors.contains_key(*kept))
+                        .filter(|kept| self.shapes.contains_key(*kept))
                         .cloned()
                 })
         };
         direct(name).or_else(|| self.ties.get(name).and_then(|partner| direct(partner)))
     }
 
+    /// The stored tensor `name` as stored: the one in memory, or read from the file now.
+    fn load(&self, name: &str) -> Result<Tensor> {
+        match &self.store {
+            Store::Memory(tensors) => Ok(tensors[name].shallow_clone()),
+            Store::File(reader) => reader.read(name),
+        }
+    }
+
     /// What did not fit: missing and misshaped names (errors) and unexpected ones (warnings).
-    pub fn finish(mut self) -> NameReport {
-        for (name, tensor) in &self.tensors {
+    ///
+    /// # Errors
+    /// The first tensor that could not be read from the file ([`Error::CheckpointFile`]).
+    pub fn finish(mut self) -> Result<NameReport> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        for (name, shape) in &self.shapes {
             if !self.used.contains(name) && !self.allowed.contains(name) {
-                self.report.unexpected.push((name.clone(), tensor.size()));
+                self.report.unexpected.push((name.clone(), shape.clone()));
             }
         }
-        self.report
+        Ok(self.report)
     }
 }
 
@@ -239,14 +296,21 @@ impl ParamSource for CheckpointParams {
         match self.find(name) {
             Some(alias) => {
                 self.used.insert(alias.clone());
-                let tensor = &self.tensors[&alias];
-                if tensor.size() != shape {
+                let stored = &self.shapes[&alias];
+                if stored != shape {
                     self.report
                         .misshaped
-                        .push((name.to_owned(), shape.to_vec(), tensor.size()));
+                        .push((name.to_owned(), shape.to_vec(), stored.clone()));
                     return Tensor::zeros(shape, (self.kind, self.device));
                 }
-                tensor.to_kind(self.kind).to_device(self.device)
+                if self.error.is_none() {
+                    match self.load(&alias) {
+                        Ok(tensor) => return tensor.to_kind(self.kind).to_device(self.device),
+                        Err(error) => self.error = Some(error),
+                    }
+                }
+                // The build fails in `finish`; this only lets the model finish constructing.
+                placeholder(shape, self.kind)
             }
             None => {
                 self.report.missing.push((name.to_owned(), shape.to_vec()));
@@ -298,9 +362,21 @@ mod tests {
         assert_eq!(sum(source.take("dropped", &[2], Init::Zeros)), 2.0);
         assert_eq!(sum(source.take("embedding", &[2], Init::Zeros)), 4.0);
         let _ = source.take("other", &[2], Init::Zeros);
-        let report = source.finish();
+        let report = source.finish().unwrap();
         assert_eq!(report.missing, vec![("other".to_owned(), vec![2])]);
         assert!(report.unexpected.is_empty(), "{report}");
+    }
+
+    #[test]
+    fn a_tensor_the_file_cannot_give_fails_the_build_at_finish() {
+        let path = crate::checkpoint::unsupported_dtype_file("params");
+        let reader = Reader::open(&path).unwrap();
+        let mut source = CheckpointParams::from_reader(reader, Device::Cpu, Kind::Float);
+        assert_eq!(source.take("a", &[2], Init::Ones).size(), [2]);
+        assert_eq!(source.take("b", &[2], Init::Ones).size(), [2]);
+        let err = source.finish().unwrap_err().to_string();
+        assert!(err.contains("tensor 'b' has dtype U16"), "{err}");
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
@@ -354,7 +430,7 @@ mod tests {
         assert_eq!(a.sum(Kind::Float).double_value(&[]), 6.0);
         let _ = source.take("b.weight", &[5], Init::Zeros);
         let _ = source.take("c.weight", &[7], Init::Zeros);
-        let report = source.finish();
+        let report = source.finish().unwrap();
         assert_eq!(report.missing, vec![("c.weight".to_owned(), vec![7])]);
         assert_eq!(
             report.misshaped,
