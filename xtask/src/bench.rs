@@ -6,6 +6,7 @@
 //! `scripts/bench_vs_transformers.py` with the bootstrapped torch on its path. Extra arguments go
 //! to the script (e.g. `--only 1x128`, `--iters 20`).
 
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::process::Command;
 
@@ -30,14 +31,43 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     ]))?;
     let target = target_dir(root)?;
     let bench = target.join("release/examples/bench");
+    let python = python();
+    let path = python_path(&torch, &python)?;
+    let status = Command::new(&python)
+        .current_dir(root)
+        .env("PYTHONPATH", path)
+        .arg("scripts/bench_vs_transformers.py")
+        .arg("--bench")
+        .arg(&bench)
+        .arg("--json")
+        .arg(target.join("bench_vs_transformers.json"))
+        .args(extra)
+        .status()
+        .context("could not run scripts/bench_vs_transformers.py")?;
+    if !status.success() {
+        bail!("the benchmark failed ({status})");
+    }
+    Ok(())
+}
+
+/// The Python that runs the benchmark scripts: `$BERT_LATENCY_PYTHON`, else `python3`.
+pub fn python() -> OsString {
+    std::env::var_os("BERT_LATENCY_PYTHON").unwrap_or_else(|| "python3".into())
+}
+
+/// The PYTHONPATH under which `python` imports transformers (installed into the cache once, see
+/// the module doc) and the bootstrapped torch at `torch` (`<site-packages>/torch`).
+///
+/// # Errors
+/// When pip fails or the packages cannot be moved into place.
+pub fn python_path(torch: &Path, python: &OsStr) -> Result<OsString> {
     let cache = bootstrap::cache_dir()?;
     let packages = cache.join("bench-packages");
-    let python = std::env::var_os("BERT_LATENCY_PYTHON").unwrap_or_else(|| "python3".into());
     if !packages.join("transformers").is_dir() {
         let partial = cache.join(format!("bench-packages.partial-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&partial);
         exec(
-            Command::new(&python)
+            Command::new(python)
                 .args([
                     "-m",
                     "pip",
@@ -58,24 +88,9 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     // <site-packages>/torch → <site-packages>
     let site = torch
         .canonicalize()
-        .unwrap_or_else(|_| torch.clone())
+        .unwrap_or_else(|_| torch.to_path_buf())
         .parent()
         .map(Path::to_path_buf)
         .context("libtorch folder has no parent")?;
-    let path = std::env::join_paths([&packages, &site]).context("PYTHONPATH")?;
-    let status = Command::new(&python)
-        .current_dir(root)
-        .env("PYTHONPATH", path)
-        .arg("scripts/bench_vs_transformers.py")
-        .arg("--bench")
-        .arg(&bench)
-        .arg("--json")
-        .arg(target.join("bench_vs_transformers.json"))
-        .args(extra)
-        .status()
-        .context("could not run scripts/bench_vs_transformers.py")?;
-    if !status.success() {
-        bail!("the benchmark failed ({status})");
-    }
-    Ok(())
+    std::env::join_paths([&packages, &site]).context("PYTHONPATH")
 }

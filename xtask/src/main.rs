@@ -13,10 +13,13 @@
 //!   GPU machine (which has torch but no Rust); prints the command that runs them there.
 //!
 //! - `bench-transformers`: bert-latency against HuggingFace transformers (docs/performance.md).
+//! - `bench-load`: loading a BERT-base safetensors checkpoint against transformers'
+//!   `from_pretrained` (docs/performance.md).
 //!
 //! Keep this crate cheap to build: it depends on `clap` and `anyhow` only.
 
 mod bench;
+mod bench_load;
 mod bootstrap;
 mod cargo;
 mod gpu_check;
@@ -67,6 +70,15 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         extra: Vec<String>,
     },
+    /// Loading a BERT-base safetensors checkpoint (random weights, made once in the cache, never
+    /// downloaded): load time and peak RSS growth against transformers' from_pretrained on the
+    /// same file, in fresh processes taking turns (docs/performance.md). Arguments after `--` go
+    /// to scripts/bench_load.py (e.g. `-- --reps 7`).
+    BenchLoad {
+        /// Passed to the script.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        extra: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -79,6 +91,7 @@ fn main() -> ExitCode {
         Task::SlurmTest => slurm_test::run(&root),
         Task::GpuCheck => gpu_check::run(&root),
         Task::BenchTransformers { extra } => bench::run(&root, &extra),
+        Task::BenchLoad { extra } => bench_load::run(&root, &extra),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
