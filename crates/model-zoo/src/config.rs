@@ -34,6 +34,13 @@ pub enum ModelType {
     /// `pretrained_checkpoint`.
     #[serde(rename = "torchscript")]
     TorchScript,
+    /// An AOTInductor package (`.pt2`, from `torch._inductor.aoti_compile_and_package`, e.g.
+    /// `scripts/export_aoti.py`) taking `(input_ids, attention_mask)`; the file is
+    /// `pretrained_checkpoint`.
+    Aoti,
+    /// An ONNX model (`.onnx`, e.g. from `scripts/export_onnx.py`) run by ONNX Runtime, with inputs
+    /// `input_ids` and `attention_mask`; the file is `pretrained_checkpoint`.
+    Onnx,
 }
 
 impl ModelType {
@@ -45,6 +52,23 @@ impl ModelType {
             Self::MosaicBert => "mosaic_bert",
             Self::HfBert => "hf_bert",
             Self::TorchScript => "torchscript",
+            Self::Aoti => "aoti",
+            Self::Onnx => "onnx",
+        }
+    }
+
+    /// Whether the model comes whole from a file another tool made (TorchScript, AOTInductor,
+    /// ONNX) rather than being built from an architecture.
+    pub fn is_external(self) -> bool {
+        matches!(self, Self::TorchScript | Self::Aoti | Self::Onnx)
+    }
+
+    /// What an external model's file is, for messages: e.g. "the TorchScript file (.pt)".
+    fn file_kind(self) -> &'static str {
+        match self {
+            Self::Aoti => "the AOTInductor package (.pt2, from scripts/export_aoti.py)",
+            Self::Onnx => "the ONNX model (.onnx, from scripts/export_onnx.py)",
+            _ => "the TorchScript file (.pt, from torch.jit.trace or torch.jit.script)",
         }
     }
 
@@ -54,7 +78,7 @@ impl ModelType {
             Self::FlexBert | Self::HfBert => "bert-base-uncased",
             Self::ModernBert => "answerdotai/ModernBERT-base",
             Self::MosaicBert => "mosaic-bert-base",
-            Self::TorchScript => "",
+            Self::TorchScript | Self::Aoti | Self::Onnx => "",
         }
     }
 }
@@ -114,14 +138,18 @@ pub enum Architecture {
     Mosaic(MosaicBertConfig),
     /// FlexBERT or ModernBERT.
     Flex(FlexSpec),
-    /// A TorchScript module: only the vocabulary its inputs are drawn from is known.
-    TorchScript {
+    /// A model from another tool's file (TorchScript, AOTInductor, ONNX): only the vocabulary
+    /// its inputs are drawn from is known.
+    External {
+        /// Which kind of file: [`ModelType::TorchScript`], [`ModelType::Aoti`] or
+        /// [`ModelType::Onnx`].
+        format: ModelType,
         /// Token ids are drawn below this (`model_config: {vocab_size: N}`, default 30522).
         vocab: i64,
     },
 }
 
-/// The vocabulary assumed for a TorchScript module when `model_config` names none (BERT's).
+/// The vocabulary assumed for an external model when `model_config` names none (BERT's).
 pub const TORCHSCRIPT_DEFAULT_VOCAB: i64 = 30522;
 
 impl ModelEntry {
@@ -194,8 +222,8 @@ impl ModelEntry {
     /// # Errors
     /// [`Error::Config`] naming the key at fault.
     pub fn architecture(&self) -> Result<Architecture> {
-        if self.model_type == ModelType::TorchScript {
-            return self.torchscript();
+        if self.model_type.is_external() {
+            return self.external();
         }
         let mut base = self.base_config()?;
         let family = base
@@ -210,7 +238,9 @@ impl ModelEntry {
             ))
         };
         match self.model_type {
-            ModelType::TorchScript => unreachable!("returned above"),
+            ModelType::TorchScript | ModelType::Aoti | ModelType::Onnx => {
+                unreachable!("returned above")
+            }
             ModelType::HfBert => {
                 if family != "bert" {
                     return Err(mismatch());
@@ -276,7 +306,7 @@ impl ModelEntry {
         let Some(path) = &self.pretrained_checkpoint else {
             return Ok(None);
         };
-        if self.model_type != ModelType::TorchScript {
+        if !self.model_type.is_external() {
             return crate::checkpoint::resolve(path).map(Some);
         }
         if path.is_file() {
@@ -285,28 +315,30 @@ impl ModelEntry {
         } else {
             Err(Error::CheckpointFile {
                 path: path.clone(),
-                message: "does not exist or is not a file (a torchscript entry needs the .pt file)"
-                    .to_owned(),
+                message: format!(
+                    "does not exist or is not a file (a {} entry needs {})",
+                    self.model_type.as_str(),
+                    self.model_type.file_kind()
+                ),
             })
         }
     }
 
-    /// A `torchscript` entry: a checkpoint file is required, no `pretrained_model_name`, and
-    /// `model_config` may hold `vocab_size` only.
-    fn torchscript(&self) -> Result<Architecture> {
+    /// An external entry (`torchscript`, `aoti`, `onnx`): a checkpoint file is required, no
+    /// `pretrained_model_name`, and `model_config` may hold `vocab_size` only.
+    fn external(&self) -> Result<Architecture> {
+        let kind = self.model_type.as_str();
         if self.pretrained_checkpoint.is_none() {
-            return Err(Error::Config(
-                "pretrained_checkpoint: a torchscript entry needs the TorchScript file (from \
-                 torch.jit.trace or torch.jit.script)"
-                    .to_owned(),
-            ));
+            return Err(Error::Config(format!(
+                "pretrained_checkpoint: a {kind} entry needs {}",
+                self.model_type.file_kind()
+            )));
         }
         if self.pretrained_model_name.is_some() {
-            return Err(Error::Config(
-                "pretrained_model_name: a torchscript entry takes its architecture from the file; \
+            return Err(Error::Config(format!(
+                "pretrained_model_name: a {kind} entry takes its architecture from the file; \
                  remove this key"
-                    .to_owned(),
-            ));
+            )));
         }
         let mut vocab = TORCHSCRIPT_DEFAULT_VOCAB;
         for (key, value) in &self.model_config {
@@ -319,12 +351,15 @@ impl ModelEntry {
                 }
                 _ => {
                     return Err(Error::Config(format!(
-                        "model_config.{key}: unknown key for torchscript; valid keys: vocab_size"
+                        "model_config.{key}: unknown key for {kind}; valid keys: vocab_size"
                     )));
                 }
             }
         }
-        Ok(Architecture::TorchScript { vocab })
+        Ok(Architecture::External {
+            format: self.model_type,
+            vocab,
+        })
     }
 }
 

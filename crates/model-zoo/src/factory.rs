@@ -5,17 +5,19 @@ use std::panic::AssertUnwindSafe;
 use tch::{Device, Kind, Tensor};
 
 use crate::checkpoint::{self, NameReport};
-use crate::config::{Architecture, ModelEntry};
+use crate::config::{Architecture, ModelEntry, ModelType};
 use crate::error::{Error, Result};
 use crate::inputs::Batch;
 use crate::layers::params::{
     CheckpointParams, ParamSource, PlaceholderParams, RandomParams, placeholder,
 };
+use crate::models::aoti::Aoti;
 use crate::models::bert::Bert;
 use crate::models::flex_bert::FlexBert;
 use crate::models::mosaic_bert::MosaicBert;
+use crate::models::onnx::Onnx;
 use crate::models::torchscript::TorchScript;
-use crate::models::{Dims, Task};
+use crate::models::{Dims, External, Task};
 
 /// How to build a model.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,8 +47,9 @@ enum Arch {
     Bert(Box<Bert>),
     Mosaic(Box<MosaicBert>),
     Flex(Box<FlexBert>),
+    /// A TorchScript, AOTInductor or ONNX file's model.
     Script {
-        module: Box<TorchScript>,
+        module: Box<dyn External>,
         vocab: i64,
     },
 }
@@ -167,16 +170,17 @@ fn build_model(entry: &ModelEntry, options: &BuildOptions, weights: Weights) -> 
             options.kind
         )));
     }
-    if let Architecture::TorchScript { vocab } = architecture {
+    if let Architecture::External { format, vocab } = architecture {
         // architecture() checked that the entry names its file; this checks the file.
         let path = entry.checkpoint_file()?.unwrap_or_default();
-        let module = TorchScript::load(&path, options.device, options.kind)?;
+        let module: Box<dyn External> = match format {
+            ModelType::Aoti => Box::new(Aoti::load(&path, options.device, options.kind)?),
+            ModelType::Onnx => Box::new(Onnx::load(&path, options.device, options.kind)?),
+            _ => Box::new(TorchScript::load(&path, options.device, options.kind)?),
+        };
         return Ok(Model {
             num_parameters: module.num_parameters(),
-            arch: Arch::Script {
-                module: Box::new(module),
-                vocab,
-            },
+            arch: Arch::Script { module, vocab },
             task,
             max_positions: None,
             device: options.device,
@@ -281,10 +285,11 @@ fn construct(
             ))),
             spec.position,
         ),
-        Architecture::TorchScript { .. } => {
-            return Err(Error::Config(
-                "a torchscript entry is loaded, not constructed".to_owned(),
-            ));
+        Architecture::External { format, .. } => {
+            return Err(Error::Config(format!(
+                "a {} entry is loaded, not constructed",
+                format.as_str()
+            )));
         }
     })
 }
@@ -354,6 +359,9 @@ impl Model {
                     t.kind()
                 )));
             }
+        }
+        if let Arch::Script { module, .. } = &self.arch {
+            module.check_shape(size[0], size[1])?;
         }
         if let Some(max) = self.max_positions {
             if size[1] > max {

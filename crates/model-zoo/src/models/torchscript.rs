@@ -51,9 +51,11 @@ impl TorchScript {
             num_parameters,
         })
     }
+}
 
+impl super::External for TorchScript {
     /// Parameters of the module (its submodules' included).
-    pub fn num_parameters(&self) -> u64 {
+    fn num_parameters(&self) -> u64 {
         self.num_parameters
     }
 
@@ -62,7 +64,7 @@ impl TorchScript {
     /// # Errors
     /// [`Error::Inputs`] with libtorch's message when the module fails, or when it returns no
     /// tensor.
-    pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+    fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
         let inputs = [
             IValue::Tensor(input_ids.shallow_clone()),
             IValue::Tensor(attention_mask.shallow_clone()),
