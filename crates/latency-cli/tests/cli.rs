@@ -1142,3 +1142,49 @@ fn repeat_runs_the_plan_in_fresh_processes_and_merges_the_runs() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--repeat"), "{}", stderr(&out));
 }
+
+/// Issue 16: an ONNX model runs through ONNX Runtime beside a built-in one; without a usable
+/// ONNX Runtime library it fails alone, with a message saying what to do, and the run goes on.
+#[test]
+fn an_onnx_model_runs_beside_the_built_in_ones_and_a_missing_runtime_fails_it_alone() {
+    let config = format!(
+        "{ONE_TINY}  - name: \"exported\"\n    model_type: \"onnx\"\n    pretrained_checkpoint: \"{}\"\n    model_config: {{vocab_size: 128}}\n",
+        model_zoo_data("onnx/bert_cls.onnx").display()
+    );
+    let (out, csv) = run_with(
+        &config,
+        &["--batch-size", "2", "--sequence-length", "8"],
+        "onnx",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = report::io::read_results(&csv.with_extension("json")).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[1].model_name.as_str(), rows[1].model_type.as_str()),
+        ("exported", "onnx")
+    );
+    assert_eq!(rows[1].num_parameters, Some(24_482));
+    assert!(rows[1].mean_latency > 0.0);
+
+    let dir = temp_dir("onnx-missing-runtime");
+    let config_path = dir.join("config.yaml");
+    std::fs::write(&config_path, &config).unwrap();
+    let out = Command::new(binary())
+        .env("ORT_DYLIB_PATH", dir.join("libonnxruntime.so.0"))
+        .arg("--config-file")
+        .arg(&config_path)
+        .arg("--output-file")
+        .arg(dir.join("r.csv"))
+        .args(["--device", "cpu", "--threads", "1", "--batch-size", "1"])
+        .args(["--sequence-length", "8", "--measure-batches", "3"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("ORT_DYLIB_PATH") && err.contains("exported"),
+        "{err}"
+    );
+    let rows = report::io::read_results(&dir.join("r.json")).unwrap();
+    assert_eq!(rows.len(), 1, "the built-in model still ran");
+}

@@ -68,6 +68,9 @@ pub enum Error {
     /// CUDA allocator statistics that cannot be read (no such device, or no shim in this build).
     #[error("CUDA allocator memory: {0}")]
     CudaMemory(String),
+    /// An inference runtime beside libtorch (ONNX Runtime) cannot be loaded or used.
+    #[error("{0}")]
+    Runtime(String),
     /// An error raised inside libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

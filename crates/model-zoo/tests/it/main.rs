@@ -8,6 +8,8 @@ mod configs;
 mod converter;
 /// Input generator: length distributions, bad arguments, real text.
 mod inputs;
+/// `model_type: onnx` through ONNX Runtime against transformers.
+mod onnx;
 /// Outputs against reference outputs of transformers and the plain-PyTorch references.
 mod parity;
 /// Built-in presets against published parameter counts.
