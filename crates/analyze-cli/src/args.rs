@@ -68,7 +68,9 @@ pub struct Args {
     /// Equivalence margin, as a fraction (0.02 = ±2%): a pair, or a record and its baseline,
     /// is "equivalent" when the whole 95% interval of their ratio lies within ±margin of 1.
     /// Default: the noise threshold (0.02 for pairwise comparisons, --threshold for --baseline).
-    #[arg(long, value_name = "FRACTION", value_parser = parse_threshold)]
+    /// A significant change beyond the noise threshold is reported as faster or slower even when
+    /// it lies within a wider margin.
+    #[arg(long, value_name = "FRACTION", value_parser = parse_margin)]
     pub equivalence_margin: Option<f64>,
 
     /// With --baseline: assert "no change", not only "no detected change". Every record must be
@@ -101,6 +103,15 @@ pub enum FormatArg {
     Json,
 }
 
+fn parse_margin(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
+        _ => Err(format!(
+            "'{text}' is not a fraction from 0 to below 1, e.g. 0.02 for ±2%"
+        )),
+    }
+}
+
 fn parse_threshold(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
@@ -127,5 +138,15 @@ mod tests {
         assert_eq!((args.format, args.threshold), (FormatArg::Text, 0.05));
         assert!(Args::try_parse_from(["analyze-latency"]).is_err());
         assert!(Args::try_parse_from(["analyze-latency", "r.csv", "--threshold", "-1"]).is_err());
+        // A margin of 5 is ±500%, surely meant as 5%: refused.
+        for margin in ["5", "1", "-0.1", "nan"] {
+            let flag = format!("--equivalence-margin={margin}");
+            assert!(
+                Args::try_parse_from(["analyze-latency", "r.csv", &flag]).is_err(),
+                "{margin}"
+            );
+        }
+        let args = Args::parse_from(["analyze-latency", "r.csv", "--equivalence-margin", "0.05"]);
+        assert_eq!(args.equivalence_margin, Some(0.05));
     }
 }

@@ -131,6 +131,9 @@ fn check_plan(
              whether every job of the plan is here cannot be checked"
         );
     }
+    for (id, label, cause) in &coverage.failed {
+        eprintln!("analyze-latency: note: job {id} ({label}) failed during the run: {cause}");
+    }
     if coverage.is_complete() {
         return Ok(rows);
     }

@@ -142,7 +142,8 @@ pub struct Args {
     pub order: String,
 
     /// With --order interleaved: batches of each model per round (rounds =
-    /// ceil(--measure-batches / BLOCK)).
+    /// ceil(--measure-batches / BLOCK), so each model runs rounds x BLOCK batches, at least
+    /// BLOCK). Keep at least 6 rounds: with fewer, the paired test cannot reach p < 0.05.
     #[arg(global = true, long, value_name = "BLOCK", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub block: u32,
 
@@ -316,10 +317,16 @@ impl Args {
                 ));
             }
         }
-        if self.order == "interleaved" && (self.min_time.is_some() || self.target_ci.is_some()) {
+        if self.order == "interleaved"
+            && (self.min_time.is_some()
+                || self.target_ci.is_some()
+                || self.steady_state.is_some()
+                || self.warmup_time > 0.0)
+        {
             return Err(
-                "--order interleaved runs a fixed number of rounds (--measure-batches / --block): \
-                 --min-time and --target-ci do not apply to it"
+                "--order interleaved runs a fixed number of rounds (--measure-batches / --block) \
+                 after --warmup-batches: --min-time, --target-ci, --steady-state and \
+                 --warmup-time do not apply to it"
                     .to_owned(),
             );
         }
@@ -582,6 +589,12 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.contains("--order interleaved"), "{err}");
+        for flags in [["--steady-state", "0.03"], ["--warmup-time", "2"]] {
+            let mut argv = vec!["x", "--order", "interleaved"];
+            argv.extend(flags);
+            let err = Args::parse_from(argv).validate().unwrap_err();
+            assert!(err.contains(flags[0]), "{err}");
+        }
         let args = Args::parse_from(["x", "--order", "interleaved", "--block", "4"]);
         assert_eq!(
             args.settings("cpu".into()).sampling.order,

@@ -50,7 +50,7 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
         return repeat::run(args, out);
     }
     if let Some((i, k)) = args.repeat_run {
-        out.notice(&format!("run {i} of {k} (--repeat), a fresh process"));
+        out.notice(&format!("--repeat: run {i} of {k}, a fresh process"));
     }
     if let Some(threads) = args.threads {
         model_zoo::set_threads(threads);
@@ -82,6 +82,17 @@ fn execute(args: &Args, out: &Output) -> Result<ExitCode> {
         out.warning(&format!(
             "--lengths asks for rows of up to {longest} tokens; at --sequence-length {shortest} they are cut to it"
         ));
+    }
+    if let runner::Order::Interleaved { block } = settings.sampling.order {
+        let rounds = args.measure_batches.max(1).div_ceil(block.max(1));
+        if rounds < 6 {
+            out.warning(&format!(
+                "--order interleaved with {rounds} round(s) (--measure-batches {} / --block \
+                 {block}): the paired test cannot reach p < 0.05 with fewer than 6 rounds (its \
+                 smallest p-value is 2/2^rounds); raise --measure-batches or lower --block",
+                args.measure_batches
+            ));
+        }
     }
     if args.include_transfer && !device.is_gpu() {
         out.warning("--include-transfer has no effect on the CPU: there is no copy to time");

@@ -31,6 +31,10 @@ pub fn run(args: &Args, out: &Output) -> Result<ExitCode> {
         .with_context(|| format!("results file {}", csv.display()))?;
     let program = std::env::current_exe().context("finding this program to run it again")?;
     let original: Vec<OsString> = std::env::args_os().skip(1).collect();
+    // Files a stopped earlier invocation left must not be merged into this one's.
+    for i in 1..=k {
+        remove_run_files(&files::run_path(&csv, i, k));
+    }
     let interrupt = crate::install_signal_handler()?;
     let (mut runs, mut failed, mut interrupted) = (Vec::<PathBuf>::new(), false, false);
     for i in 1..=k {
@@ -38,7 +42,6 @@ pub fn run(args: &Args, out: &Output) -> Result<ExitCode> {
             interrupted = true;
             break;
         }
-        out.notice(&format!("--repeat: starting run {i} of {k}"));
         let mut child = Command::new(&program);
         child
             .args(&original)
@@ -55,9 +58,24 @@ pub fn run(args: &Args, out: &Output) -> Result<ExitCode> {
         match status.code() {
             Some(0) => {}
             Some(1) => failed = true,
-            Some(130) | None => {
+            Some(130) => {
                 interrupted = true;
                 break;
+            }
+            None if interrupt.load(Ordering::SeqCst) => {
+                interrupted = true;
+                break;
+            }
+            None => {
+                // Killed from outside (the OOM killer, a scheduler): say so; the next run goes on.
+                use std::os::unix::process::ExitStatusExt;
+                let signal = status
+                    .signal()
+                    .map_or("a signal".to_owned(), |s| format!("signal {s}"));
+                out.warning(&format!(
+                    "run {i} of {k} was killed by {signal}; its records so far are kept"
+                ));
+                failed = true;
             }
             Some(code) => bail!(
                 "run {i} of {k} ended with an error (exit status {code}); the records of the \
@@ -70,6 +88,12 @@ pub fn run(args: &Args, out: &Output) -> Result<ExitCode> {
         }
     }
     let rows = merge(&runs, &csv)?;
+    let recorded_runs = {
+        let mut seen: Vec<u64> = rows.iter().filter_map(|r| r.repeat_index).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    };
     for line in summary(&rows) {
         out.notice(&line);
     }
@@ -77,9 +101,8 @@ pub fn run(args: &Args, out: &Output) -> Result<ExitCode> {
         output::print_stdout(&serde_json::to_string_pretty(&rows)?);
     }
     out.notice(&format!(
-        "{} record(s) of {} run(s) written to {} and its .json",
+        "{} record(s) of {recorded_runs} run(s) written to {} and its .json",
         rows.len(),
-        runs.len(),
         csv.display()
     ));
     Ok(if interrupted {
@@ -131,18 +154,22 @@ fn merge(runs: &[PathBuf], csv: &std::path::Path) -> Result<Vec<ResultRow>> {
         manifest.write(&Manifest::path_for(csv))?;
     }
     for run in runs {
-        let manifest = Manifest::path_for(run);
-        for path in [
-            run.clone(),
-            run.with_extension("json"),
-            run.with_extension("lock"),
-            manifest,
-        ] {
-            // Merged into `csv` already: a file that cannot be removed is only clutter.
-            let _ = std::fs::remove_file(path);
-        }
+        remove_run_files(run);
     }
     Ok(rows)
+}
+
+/// Removes a run's CSV, JSON, lock and manifest (merged already, or stale). A file that cannot
+/// be removed is only clutter.
+fn remove_run_files(run: &std::path::Path) {
+    for path in [
+        run.to_path_buf(),
+        run.with_extension("json"),
+        run.with_extension("lock"),
+        Manifest::path_for(run),
+    ] {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 /// One line per model and shape measured in several runs: the run medians, their mean with its
@@ -155,8 +182,8 @@ fn summary(rows: &[ResultRow]) -> Vec<String> {
             let interval = r.between_run_ci.map_or(String::new(), |(lo, hi)| {
                 format!(" [{lo:.3}, {hi:.3}] (95% t)")
             });
-            let within = r.within_run_ci_width.map_or(String::new(), |w| {
-                format!(", within-run CI width {:.2}%", w * 100.0)
+            let within = r.within_run_half_width.map_or(String::new(), |w| {
+                format!(", 95% CI within a run ±{:.2}%", w * 100.0)
             });
             let cold: Vec<String> = r
                 .process_to_built_s

@@ -1137,6 +1137,39 @@ fn repeat_runs_the_plan_in_fresh_processes_and_merges_the_runs() {
     assert_eq!(repeated[0].runs, [1, 2, 3]);
     assert!(repeated[0].between_run_ci.is_some());
 
+    // Files a stopped earlier invocation left behind are not merged into a new one.
+    let stale = csv.with_file_name("results.run-2-of-2.json");
+    std::fs::write(
+        &stale,
+        serde_json::to_string(&vec![rows[0].clone()]).unwrap(),
+    )
+    .unwrap();
+    let config = csv.with_file_name("config.yaml");
+    let out = Command::new(binary())
+        .arg("--config-file")
+        .arg(&config)
+        .arg("--output-file")
+        .arg(&csv)
+        .args(["--device", "cpu", "--threads", "1", "--warmup-batches", "2"])
+        .args([
+            "--measure-batches",
+            "5",
+            "--repeat",
+            "2",
+            "--batch-size",
+            "1",
+        ])
+        .args(["--sequence-length", "16", "--seed", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = report::io::read_results(&csv.with_extension("json")).unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter().all(|r| r.seed == Some(5)),
+        "a stale record was merged"
+    );
+
     // Combined with a shard it is refused before anything runs.
     let (out, _) = run_with(TINY, &["--repeat", "2", "--shard", "1/2"], "repeat-shard");
     assert_eq!(out.status.code(), Some(2));

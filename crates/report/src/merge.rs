@@ -72,8 +72,13 @@ pub fn manifests_for(files: &[PathBuf]) -> Result<Vec<(PathBuf, Manifest)>> {
 pub struct Coverage {
     /// Records per plan hash (records without one are not counted).
     pub plans: BTreeMap<String, usize>,
-    /// Jobs of the plan (from the manifests) with no record: `(job id, label)`.
+    /// Jobs of the plan (from the manifests) with no record, and jobs of `--repeat` runs
+    /// missing from some run: `(job id, label)`. Jobs the manifests list as failed are not
+    /// missing (see [`Self::failed`]).
     pub missing: Vec<(String, String)>,
+    /// Jobs the manifests list as failed during the run: `(job id, label, cause)`. The run
+    /// reported them; they are not a gap in the set.
+    pub failed: Vec<(String, String, String)>,
     /// Jobs recorded more than once: `(job id, model and shape, times)`.
     pub duplicates: Vec<(String, String, usize)>,
     /// Jobs of the plan known, from the manifests (0 without a manifest).
@@ -105,10 +110,16 @@ impl Coverage {
         }
         if !self.missing.is_empty() {
             let shown: Vec<&str> = self.missing.iter().take(5).map(|m| m.1.as_str()).collect();
+            let verb = if self.missing.len() == 1 {
+                "has"
+            } else {
+                "have"
+            };
             problems.push(format!(
-                "{} of the plan's {} jobs have no record (a shard missing or failed): {}{}",
+                "{} of the plan's {} jobs {verb} no record (a shard, or a --repeat run, missing \
+                 or interrupted): {}{}",
                 self.missing.len(),
-                self.planned,
+                self.planned.max(self.missing.len()),
                 shown.join(", "),
                 if self.missing.len() > 5 { ", ..." } else { "" }
             ));
@@ -170,14 +181,51 @@ pub fn coverage(rows: &[ResultRow], manifests: &[Manifest]) -> Coverage {
             planned.insert(job.id.clone(), job.label.clone());
         }
     }
-    let missing = planned
+    let mut failed: Vec<(String, String, String)> = Vec::new();
+    for m in manifests
         .iter()
-        .filter(|(id, _)| !recorded.contains(id.as_str()))
+        .filter(|m| Some(&m.plan_hash) == main_plan.as_ref())
+    {
+        for job in &m.failed {
+            if !failed.iter().any(|(id, ..)| *id == job.id) {
+                let label = planned.get(&job.id).cloned().unwrap_or_default();
+                failed.push((job.id.clone(), label, job.cause.clone()));
+            }
+        }
+    }
+    let is_failed = |id: &str| failed.iter().any(|(f, ..)| f == id);
+    let mut missing: Vec<(String, String)> = planned
+        .iter()
+        .filter(|(id, _)| !recorded.contains(id.as_str()) && !is_failed(id))
         .map(|(id, label)| (id.clone(), label.clone()))
         .collect();
+    // `--repeat K`: every job known (planned or recorded) once in each run 1..=K.
+    let repeats = rows.iter().filter_map(|r| r.repeats).max();
+    if let Some(k) = repeats {
+        let mut jobs: BTreeMap<&str, String> = times
+            .iter()
+            .map(|((id, _), (_, what))| {
+                (*id, what.split(", run").next().unwrap_or(what).to_owned())
+            })
+            .collect();
+        for (id, label) in &planned {
+            jobs.entry(id.as_str()).or_insert_with(|| label.clone());
+        }
+        for (id, label) in jobs {
+            if is_failed(id) {
+                continue;
+            }
+            for run in 1..=k {
+                if recorded.contains(id) && !times.contains_key(&(id, Some(run))) {
+                    missing.push((id.to_owned(), format!("{label}, run {run}")));
+                }
+            }
+        }
+    }
     Coverage {
         plans,
         missing,
+        failed,
         duplicates,
         planned: planned.len(),
         has_manifest: !planned.is_empty(),
@@ -223,6 +271,44 @@ mod tests {
     }
 
     #[test]
+    fn a_repeat_run_missing_a_job_and_a_failed_job_are_told_apart() {
+        let run = |id: &str, i: u64| ResultRow {
+            repeat_index: Some(i),
+            repeats: Some(3),
+            ..row(id, "h")
+        };
+        // Run 3 interrupted before b.
+        let rows = [
+            run("a", 1),
+            run("b", 1),
+            run("a", 2),
+            run("b", 2),
+            run("a", 3),
+        ];
+        let c = coverage(&rows, &[manifest("h", &["a", "b"])]);
+        assert!(!c.is_complete());
+        assert_eq!(
+            c.missing,
+            [("b".to_owned(), "mb batch 1 x seq 8, run 3".to_owned())]
+        );
+        assert!(
+            c.problems()[0].contains("1 of the plan's 2 jobs has no record"),
+            "{:?}",
+            c.problems()
+        );
+        // A job the manifest lists as failed is not missing.
+        let mut plan = manifest("h", &["a", "b"]);
+        plan.failed.push(crate::manifest::FailedJob {
+            id: "b".to_owned(),
+            cause: "build: out of memory".to_owned(),
+        });
+        let c = coverage(&[row("a", "h")], &[plan]);
+        assert!(c.is_complete(), "{:?}", c.problems());
+        assert_eq!(c.failed.len(), 1);
+        assert_eq!(c.failed[0].2, "build: out of memory");
+    }
+
+    #[test]
     fn repeated_runs_record_each_job_once_per_run() {
         let run = |id: &str, i: u64| ResultRow {
             repeat_index: Some(i),
@@ -237,9 +323,16 @@ mod tests {
         let c = coverage(&rows, &[manifest("h", &["a", "b"])]);
         assert_eq!(c.duplicates.len(), 1);
         assert!(
-            c.problems()[0].contains("ma batch 1 x seq 8, run 1"),
+            c.problems()
+                .iter()
+                .any(|p| p.contains("job a (ma batch 1 x seq 8, run 1) is recorded 2 times")),
             "{:?}",
             c.problems()
+        );
+        // ... and run 2 then lacks a.
+        assert_eq!(
+            c.missing,
+            [("a".to_owned(), "ma batch 1 x seq 8, run 2".to_owned())]
         );
     }
 

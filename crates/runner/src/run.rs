@@ -467,6 +467,10 @@ impl<'p, 'r> Runner<'p, 'r> {
                             block_batches: u64::from(block),
                             round_latencies_ms: result.round_means_ms(),
                         }),
+                        warnings: vec![
+                            "interleaved: memory, power and energy are not recorded per model"
+                                .to_owned(),
+                        ],
                         ..measured(&group[*i], model, generator)
                     };
                     outcomes[*i] = Some(self.record(m));

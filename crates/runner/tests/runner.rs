@@ -366,6 +366,13 @@ fn interleaved_shapes_run_their_models_in_rounds_and_keep_each_rounds_value() {
         assert!((rounds[0] - first_block).abs() < 1e-5); // whole nanoseconds
         assert_eq!(row.warmup_batches, Some(2));
         assert_eq!(row.peak_memory_mb, None);
+        assert!(
+            row.warnings
+                .as_deref()
+                .is_some_and(|w| w.contains("memory, power and energy are not recorded")),
+            "{:?}",
+            row.warnings
+        );
     }
     // The rounds' values pair up for a paired comparison.
     let (a, b) = (

@@ -132,7 +132,7 @@ pub enum BaselineError {
     /// ambiguous.
     #[error(
         "{} records {first} and {second} both measure model {} at {}: a baseline comparison needs \
-         one record per model and shape in each input",
+         one record per model and shape in each input (a --repeat file holds one per run)",
         origin_name(*.origin), .key.model_name, .key.shape
     )]
     Duplicate {

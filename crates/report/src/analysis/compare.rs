@@ -81,7 +81,8 @@ fn same_rounds<'r>(a: &'r ResultRow, b: &'r ResultRow) -> Option<(&'r [f64], &'r
         && a.device_name == b.device_name
         && a.host_name == b.host_name
         && a.num_threads == b.num_threads
-        && a.rounds == b.rounds;
+        && a.rounds == b.rounds
+        && a.repeat_index == b.repeat_index;
     let (ra, rb) = (
         a.round_latencies_ms.as_deref()?,
         b.round_latencies_ms.as_deref()?,
@@ -116,6 +117,11 @@ pub(crate) fn pairwise(
     for i in 0..kept.len() {
         for j in i + 1..kept.len() {
             let (a, b) = (&rows[kept[i]], &rows[kept[j]]);
+            // Records of `--repeat` runs are compared within their run (the Repeated Runs
+            // section compares runs).
+            if a.repeat_index != b.repeat_index {
+                continue;
+            }
             let mut pair = Pairwise {
                 model_a: a.model_name.clone(),
                 model_b: b.model_name.clone(),

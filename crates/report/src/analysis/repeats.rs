@@ -25,11 +25,15 @@ pub struct RepeatedRuns {
     pub mean_median: f64,
     /// Between-run spread: the standard deviation of the run medians over their mean.
     pub between_run_cv: f64,
-    /// The 95% t interval of the mean of the run medians, ms (`None` for one run).
+    /// The 95% t interval of the mean of the run medians, ms (`None` for one run); its lower
+    /// bound is at least 0 (with 2 or 3 runs the interval can reach below 0).
     pub between_run_ci: Option<(f64, f64)>,
-    /// The mean relative width of the runs' own 95% intervals of the median (with raw
-    /// latencies): how well one process measured its median, for comparison.
-    pub within_run_ci_width: Option<f64>,
+    /// Half the width of the between-run interval, relative to the mean: "±x" at 95%.
+    pub between_run_half_width: Option<f64>,
+    /// The mean of the runs' own 95% intervals of the median, half their width relative to the
+    /// median: "±x" at 95%, comparable with [`Self::between_run_half_width`]. From the raw
+    /// latencies, else from the recorded `median_ci_low`/`median_ci_high`.
+    pub within_run_half_width: Option<f64>,
     /// Each run's cold start: seconds from process start to the model built (only a process's
     /// first model has one), in run order.
     pub process_to_built_s: Vec<Option<f64>>,
@@ -67,13 +71,22 @@ fn summarize(model_name: String, shape: Shape, runs: &[&ResultRow]) -> Option<Re
     }
     let run_medians: Vec<f64> = runs.iter().map(|r| r.median_latency).collect();
     let spread = between_runs(&run_medians, Level::default()).ok()?;
-    let widths: Vec<f64> = runs
-        .iter()
-        .filter_map(|r| {
-            let samples = Samples::new(r.latencies_ms.clone()?).ok()?;
-            quantile_ci(&samples, 0.5, Level::default()).relative_width(samples.median())
-        })
-        .collect();
+    let widths: Vec<f64> =
+        runs.iter()
+            .filter_map(|r| {
+                let recorded = || {
+                    let (lo, hi) = (r.median_ci_low?, r.median_ci_high?);
+                    (r.median_latency > 0.0).then(|| (hi - lo) / r.median_latency)
+                };
+                match r.latencies_ms.clone().map(Samples::new) {
+                    Some(Ok(samples)) => quantile_ci(&samples, 0.5, Level::default())
+                        .relative_width(samples.median()),
+                    _ => recorded(),
+                }
+                .map(|w| w / 2.0)
+            })
+            .collect();
+    let between_run_ci = spread.ci.bounds().map(|(lo, hi)| (lo.max(0.0), hi));
     let repeats = runs[0]
         .repeats
         .filter(|k| runs.iter().all(|r| r.repeats == Some(*k)));
@@ -84,8 +97,13 @@ fn summarize(model_name: String, shape: Shape, runs: &[&ResultRow]) -> Option<Re
         repeats,
         mean_median: spread.mean,
         between_run_cv: spread.cv,
-        between_run_ci: spread.ci.bounds(),
-        within_run_ci_width: (widths.len() == runs.len())
+        between_run_half_width: spread
+            .ci
+            .bounds()
+            .filter(|_| spread.mean > 0.0)
+            .map(|(lo, hi)| (hi - lo) / 2.0 / spread.mean),
+        between_run_ci,
+        within_run_half_width: (widths.len() == runs.len())
             .then(|| widths.iter().sum::<f64>() / widths.len() as f64),
         process_to_built_s: runs.iter().map(|r| r.process_to_built_s).collect(),
         first_latency: runs.iter().map(|r| r.first_latency).collect(),

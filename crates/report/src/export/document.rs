@@ -135,6 +135,7 @@ fn rankings(group: &GroupAnalysis, out: &mut Vec<Block>) {
         "device" => "device memory (CUDA allocator peak)",
         "host" => "host memory (process peak resident set)",
         "mixed" => "mixed device and host memory: not comparable",
+        "none" => "no record has memory (e.g. --order interleaved records none)",
         _ => "memory of unknown kind (Python tool results)",
     };
     ranked_table(
@@ -213,13 +214,26 @@ pub(super) fn speedup(x: f64) -> String {
     }
 }
 
-/// A verdict in words; `margin` is the equivalence margin (a fraction).
-fn verdict_text(v: Verdict, margin: f64) -> String {
+/// A verdict in words; `margin` is the equivalence margin (a fraction); `interval` the ratio's
+/// interval, which tells a change within the noise threshold from no detected change.
+fn verdict_text(v: Verdict, margin: f64, interval: Option<(f64, f64)>) -> String {
     match v {
         Verdict::Faster => "A faster".into(),
         Verdict::Slower => "A slower".into(),
         Verdict::Equivalent => format!("equivalent within ±{}", margin_percent(margin)),
-        Verdict::NoDifference => "no significant difference".into(),
+        Verdict::NoDifference => no_difference_text(interval),
+    }
+}
+
+/// `no_difference` in words: "changed, within the noise threshold" when the interval excludes 1
+/// (a change, but one below the threshold, and not within the margin), else "no significant
+/// difference".
+fn no_difference_text(interval: Option<(f64, f64)>) -> String {
+    match interval {
+        Some((low, high)) if low > 1.0 || high < 1.0 => {
+            "changed, within the noise threshold (not shown equivalent)".into()
+        }
+        _ => "no significant difference".into(),
     }
 }
 
@@ -251,8 +265,9 @@ fn pairwise(group: &GroupAnalysis, margin: f64, out: &mut Vec<Block>) {
                 p.memory_ratio.map_or("-".into(), |m| format!("{m:.2}")),
                 interval,
                 p.p_value.map_or("-".into(), |p| format!("{p:.2e}")),
-                p.verdict
-                    .map_or("no raw latencies".into(), |v| verdict_text(v, margin)),
+                p.verdict.map_or("no raw latencies".into(), |v| {
+                    verdict_text(v, margin, p.speedup_ci_low.zip(p.speedup_ci_high))
+                }),
                 match (p.design, p.rounds) {
                     (Some(Design::Paired), Some(n)) => format!("paired, {n} rounds"),
                     (Some(d), _) => d.to_string(),
@@ -308,8 +323,10 @@ fn repeated_section(analysis: &Analysis, out: &mut Vec<Block>) {
                     |(lo, hi)| format!("{:.3} [{lo:.3}, {hi:.3}]", r.mean_median),
                 ),
                 format!("{:.2}%", r.between_run_cv * 100.0),
-                r.within_run_ci_width
-                    .map_or("-".into(), |w| format!("{:.2}%", w * 100.0)),
+                r.between_run_half_width
+                    .map_or("-".into(), |w| format!("±{:.2}%", w * 100.0)),
+                r.within_run_half_width
+                    .map_or("-".into(), |w| format!("±{:.2}%", w * 100.0)),
                 list(&r.process_to_built_s, 2),
                 list(&r.first_latency, 2),
             ]
@@ -322,15 +339,17 @@ fn repeated_section(analysis: &Analysis, out: &mut Vec<Block>) {
         "Run medians (ms)",
         "Mean median [95% t CI]",
         "Between-run CV",
-        "Within-run CI width",
+        "95% CI across runs",
+        "95% CI within a run",
         "Cold start: process to built (s)",
         "First forward (ms)",
     ];
     out.push(Block::Table(header.map(String::from).to_vec(), rows));
     out.push(Block::Line(
-        "Each run is a fresh process. The between-run interval (Student t over the run medians) \
-         covers what one process cannot see: a within-run interval much narrower than the \
-         between-run spread means one run's interval overstates the precision."
+        "Each run is a fresh process. The interval across runs (Student t over the run medians; \
+         wide on purpose with few runs) covers what one process cannot see; both intervals are \
+         95% half-widths relative to the median, so a within-run interval much narrower than \
+         the one across runs means one run's interval overstates the precision."
             .into(),
     ));
 }
@@ -348,12 +367,15 @@ fn baseline_section(b: &BaselineReport, out: &mut Vec<Block>) {
                 }
                 _ => percent(e.change),
             };
+            let change_ci = e
+                .change_ci_low
+                .zip(e.change_ci_high)
+                .map(|(lo, hi)| (1.0 + lo, 1.0 + hi));
             let verdict = match e.verdict {
-                Verdict::Equivalent => format!(
-                    "equivalent within ±{}",
-                    margin_percent(b.equivalence_margin)
-                ),
-                v => v.to_string(),
+                Verdict::Faster | Verdict::Slower => e.verdict.to_string(),
+                // Untested: only the recorded medians' change against the threshold.
+                Verdict::NoDifference if !e.significance_tested => "within the threshold".into(),
+                v => verdict_text(v, b.equivalence_margin, change_ci),
             };
             let verdict = match (e.regression, e.fails_gate, e.significance_tested) {
                 (true, _, true) => "REGRESSION".to_owned(),

@@ -672,7 +672,10 @@ fn a_gate_requiring_equivalence_fails_what_is_not_shown_equivalent() {
         Format::Text,
     )
     .unwrap();
-    assert!(text.contains("NOT EQUIVALENT (no difference)"), "{text}");
+    assert!(
+        text.contains("NOT EQUIVALENT (no significant difference)"),
+        "{text}"
+    );
     assert!(
         text.contains("1 of 3 comparison(s) shown equivalent within ±2%"),
         "{text}"
@@ -730,7 +733,12 @@ fn repeated_runs_get_a_between_run_interval_and_are_ranked_run_by_run() {
         cold.iter().zip([0.6, 0.7, 0.8]).all(|(x, y)| close(*x, y)),
         "{cold:?}"
     );
-    assert!(r.within_run_ci_width.unwrap() > 0.0);
+    assert!(r.within_run_half_width.unwrap() > 0.0);
+    // ±t(0.975, 2)·s/√3 over the mean: (10.9452413135251 - 10.2) / 10.2.
+    assert!(close(
+        r.between_run_half_width.unwrap(),
+        (10.9452413135251 - 10.2) / 10.2
+    ));
     // Ranked run by run, and named so.
     let names: Vec<String> = a.groups[0]
         .rankings
@@ -739,6 +747,17 @@ fn repeated_runs_get_a_between_run_interval_and_are_ranked_run_by_run() {
         .map(|x| x.model_name.clone())
         .collect();
     assert!(names.contains(&"a (run 3/3)".to_owned()), "{names:?}");
+    // Pairs are made within a run only: a and b of run 1, of run 2, of run 3.
+    let pairs: Vec<(String, String)> = a.groups[0]
+        .pairwise
+        .iter()
+        .map(|p| (p.model_a.clone(), p.model_b.clone()))
+        .collect();
+    assert_eq!(pairs.len(), 3, "{pairs:?}");
+    assert!(
+        pairs.iter().all(|(x, y)| x[1..] == y[1..]),
+        "the same run on both sides: {pairs:?}"
+    );
     let text = render(&a, None, Format::Text).unwrap();
     assert!(
         text.contains("Repeated Runs") && text.contains("10.200 [9.455, 10.945]"),
