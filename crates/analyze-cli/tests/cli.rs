@@ -300,7 +300,10 @@ fn issue_13_csv_gate_fails_closed_on_a_50_percent_slowdown() {
         text.contains("REGRESSION (untested: medians)") && text.contains("+50.0%"),
         "{text}"
     );
-    assert!(text.contains("within the threshold (untested: medians)"), "{text}");
+    assert!(
+        text.contains("within the threshold (untested: medians)"),
+        "{text}"
+    );
     assert!(text.contains("1 regression(s)"), "{text}");
 
     // The same files within a 60% threshold pass.
