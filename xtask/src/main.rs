@@ -19,6 +19,7 @@
 //! Keep this crate cheap to build: it depends on `clap` and `anyhow` only.
 
 mod bench;
+mod bench_forms;
 mod bench_load;
 mod bootstrap;
 mod cargo;
@@ -79,6 +80,15 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         extra: Vec<String>,
     },
+    /// The deployment forms of BERT-base and ModernBERT-base side by side: ours, TorchScript,
+    /// AOTInductor and ONNX Runtime under latency-analysis, and transformers eager and
+    /// torch.compile'd (random weights, made once in the cache). Arguments after `--` go to
+    /// scripts/bench_forms.py (e.g. `-- --measure 20 --skip aoti`).
+    BenchForms {
+        /// Passed to the script.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        extra: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -92,6 +102,7 @@ fn main() -> ExitCode {
         Task::GpuCheck => gpu_check::run(&root),
         Task::BenchTransformers { extra } => bench::run(&root, &extra),
         Task::BenchLoad { extra } => bench_load::run(&root, &extra),
+        Task::BenchForms { extra } => bench_forms::run(&root, &extra),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
