@@ -104,11 +104,17 @@ fn compares_against_a_file() {
     assert!(low < want["ratio"].as_f64().unwrap() && want["ratio"].as_f64().unwrap() < high);
     // A is ~4% faster than B with 1,700 samples: significant and beyond the 2% threshold.
     assert_eq!(got["verdict"], "faster");
-    // Against itself: no difference.
+    // Against itself: the same medians, and the bootstrap interval of the ratio lies within the
+    // default ±2% margin: equivalent.
     let a = data("latencies_a.txt");
     let same = json(&summarize(&["--compare", a.to_str().unwrap()], &input));
-    assert_eq!(same["verdict"], "no_difference");
+    assert_eq!(same["verdict"], "equivalent");
     assert_eq!(same["ratio"], 1.0);
+    let (low, high) = (
+        same["ratio_ci_low"].as_f64().unwrap(),
+        same["ratio_ci_high"].as_f64().unwrap(),
+    );
+    assert!(low >= 0.98 && high <= 1.02 && low < 1.0 && high > 1.0, "[{low}, {high}]");
 }
 
 #[test]
