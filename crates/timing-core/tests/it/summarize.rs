@@ -114,7 +114,10 @@ fn compares_against_a_file() {
         same["ratio_ci_low"].as_f64().unwrap(),
         same["ratio_ci_high"].as_f64().unwrap(),
     );
-    assert!(low >= 0.98 && high <= 1.02 && low < 1.0 && high > 1.0, "[{low}, {high}]");
+    assert!(
+        low >= 0.98 && high <= 1.02 && low < 1.0 && high > 1.0,
+        "[{low}, {high}]"
+    );
 }
 
 #[test]
