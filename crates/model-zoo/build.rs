@@ -1,6 +1,6 @@
-//! Links libtorch for this crate's tests and examples (see `build-support/libtorch_link.rs`), and
-//! compiles the C++ shim for CUDA allocator statistics (`csrc/cuda_memory.cpp`) where libtorch has
-//! CUDA.
+//! Links libtorch for this crate's tests and examples (see `build-support/libtorch_link.rs`),
+//! compiles the C++ shim for AOTInductor packages (`csrc/aoti.cpp`, always), and the one for CUDA
+//! allocator statistics (`csrc/cuda_memory.cpp`) where libtorch has CUDA.
 
 use std::path::{Path, PathBuf};
 
@@ -8,10 +8,50 @@ include!("../../build-support/libtorch_link.rs");
 
 fn main() {
     println!("cargo:rustc-check-cfg=cfg(cuda_shim)");
+    println!("cargo:rustc-check-cfg=cfg(aoti_shim)");
     link_libtorch();
     if let Some(lib) = std::env::var_os("DEP_TCH_LIBTORCH_LIB") {
-        build_cuda_shim(&PathBuf::from(lib));
+        let lib = PathBuf::from(lib);
+        build_aoti_shim(&lib);
+        build_cuda_shim(&lib);
     }
+}
+
+/// Compiles `csrc/aoti.cpp` (`model_type: aoti`) against libtorch's own headers, with libtorch's
+/// C++ ABI, and sets `cfg(aoti_shim)`; `torch::inductor::AOTIModelPackageLoader` is exported by
+/// `libtorch_cpu.so`, CPU and CUDA builds alike. Without the loader's header (a libtorch without
+/// its C++ headers) the crate refuses `aoti` entries with an error saying so.
+fn build_aoti_shim(lib: &Path) {
+    let lib = &lib.canonicalize().unwrap_or_else(|_| lib.to_owned());
+    println!("cargo:rerun-if-changed=csrc/aoti.cpp");
+    let Some(include) = lib.parent().map(|root| root.join("include")) else {
+        return;
+    };
+    let header = include.join("torch/csrc/inductor/aoti_package/model_package_loader.h");
+    if !header.exists() {
+        println!(
+            "cargo:warning=libtorch at {} has no {}: `model_type: aoti` will be refused (the PyPI \
+             torch wheel that `cargo xtask bootstrap` installs has the header)",
+            lib.display(),
+            header.display()
+        );
+        return;
+    }
+    cc::Build::new()
+        .cpp(true)
+        .std("c++17")
+        .file("csrc/aoti.cpp")
+        .include(&include)
+        .include(include.join("torch/csrc/api/include"))
+        .define("_GLIBCXX_USE_CXX11_ABI", "1")
+        .warnings(false)
+        .compile("bert_latency_aoti_shim");
+    println!("cargo:rustc-link-search=native={}", lib.display());
+    println!("cargo:rustc-link-lib=dylib=torch_cpu");
+    println!("cargo:rustc-link-lib=dylib=c10");
+    // dladdr/dlopen (in libc since glibc 2.34, in libdl before).
+    println!("cargo:rustc-link-lib=dylib=dl");
+    println!("cargo:rustc-cfg=aoti_shim");
 }
 
 /// Compiles the shim against libtorch's own headers when `libc10_cuda.so` is there, and sets

@@ -1,5 +1,7 @@
 //! Integration tests of model-zoo, in one binary (each extra binary costs a libtorch link).
 
+/// `model_type: aoti`: AOTInductor packages made by scripts/export_aoti.py against transformers.
+mod aoti;
 /// Checkpoint loading: name reports, aliases, bad files.
 mod checkpoint;
 /// ModernBERT config.json files (transformers-v5 keys, legacy nulls) against transformers.
