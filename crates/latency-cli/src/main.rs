@@ -260,7 +260,7 @@ fn dry_run(
                     cost.num_parameters as f64 / 1e6,
                     cost.weight_bytes as f64 / f64::from(1u32 << 20),
                     j.dtype,
-                    gflop.map_or("unknown GFLOP (TorchScript)".to_owned(), |g| format!("{g:.2} GFLOP")),
+                    gflop.map_or("unknown GFLOP (a model from a file)".to_owned(), |g| format!("{g:.2} GFLOP")),
                     j.inputs_text(),
                     j.time_boundary.as_str(),
                 ));

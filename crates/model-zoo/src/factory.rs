@@ -178,6 +178,20 @@ fn build_model(entry: &ModelEntry, options: &BuildOptions, weights: Weights) -> 
             ModelType::Onnx => Box::new(Onnx::load(&path, options.device, options.kind)?),
             _ => Box::new(TorchScript::load(&path, options.device, options.kind)?),
         };
+        // The file's own vocabulary, when it states one, bounds the ids: an entry may not ask
+        // for more (ids beyond it can abort a compiled kernel), and without `vocab_size` the
+        // file's is used.
+        let vocab = match module.vocab() {
+            Some(own) if entry.model_config.contains_key("vocab_size") && vocab > own => {
+                return Err(Error::Config(format!(
+                    "model_config.vocab_size: {vocab} exceeds the vocabulary of {} ({own}); \
+                     token ids must be below it",
+                    path.display()
+                )));
+            }
+            Some(own) if !entry.model_config.contains_key("vocab_size") => own,
+            _ => vocab,
+        };
         return Ok(Model {
             num_parameters: module.num_parameters(),
             arch: Arch::Script { module, vocab },

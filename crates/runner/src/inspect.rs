@@ -6,11 +6,11 @@ use model_zoo::{BuildOptions, tch};
 
 use crate::plan::{Plan, PlannedJob};
 
-/// Whether the model takes rows of `seq` tokens (e.g. within BERT's positions), as a run would
-/// check its inputs.
-fn check_shape(model: &model_zoo::Blueprint, seq: u32) -> Result<(), String> {
+/// Whether the model takes batches of `batch` rows of `seq` tokens (e.g. within BERT's positions,
+/// or an AOTInductor package's exported bounds), as a run would check its inputs.
+fn check_shape(model: &model_zoo::Blueprint, batch: u32, seq: u32) -> Result<(), String> {
     let ids = tch::Tensor::zeros(
-        [1, i64::from(seq)],
+        [i64::from(batch), i64::from(seq)],
         (tch::Kind::Int64, model_zoo::tch::Device::Cpu),
     );
     model
@@ -55,14 +55,15 @@ pub fn inspect<'p>(
                 ));
             }
             let cost = match built.as_ref().map(|(_, m)| m) {
-                Some(Ok(model)) => check_shape(model, job.job.sequence_length).map(|()| JobCost {
-                    num_parameters: model.num_parameters(),
-                    weight_bytes: model.num_parameters() * job.job.dtype.bytes(),
-                    flops_per_forward: model.flops(
-                        i64::from(job.job.batch_size),
-                        i64::from(job.job.sequence_length),
-                    ),
-                }),
+                Some(Ok(model)) => check_shape(model, job.job.batch_size, job.job.sequence_length)
+                    .map(|()| JobCost {
+                        num_parameters: model.num_parameters(),
+                        weight_bytes: model.num_parameters() * job.job.dtype.bytes(),
+                        flops_per_forward: model.flops(
+                            i64::from(job.job.batch_size),
+                            i64::from(job.job.sequence_length),
+                        ),
+                    }),
                 Some(Err(e)) => Err(e.clone()),
                 None => Err("not built".to_owned()),
             };

@@ -47,7 +47,6 @@ pub struct Aoti {
     bounds: Option<Bounds>,
     num_parameters: u64,
     vocab: Option<i64>,
-    on_cpu: bool,
 }
 
 impl Aoti {
@@ -119,7 +118,6 @@ impl Aoti {
             bounds: ours.bounds,
             num_parameters: ours.num_parameters.unwrap_or(0),
             vocab: ours.vocab,
-            on_cpu: device == Device::Cpu,
         })
     }
 }
@@ -128,6 +126,11 @@ impl super::External for Aoti {
     /// The parameter count `scripts/export_aoti.py` stored (0 for a package without it).
     fn num_parameters(&self) -> u64 {
         self.num_parameters
+    }
+
+    /// The vocabulary `scripts/export_aoti.py` stored.
+    fn vocab(&self) -> Option<i64> {
+        self.vocab
     }
 
     /// Refuses a batch or a sequence length outside the bounds the package was exported with: the
@@ -168,13 +171,11 @@ impl super::External for Aoti {
     /// device).
     fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
         // The compiled code assumes the strides it was traced with (contiguous).
+        // Token ids are checked against the package's vocabulary once per batch, before any
+        // timing, by `Model::check_inputs` (the factory takes the vocabulary from the package):
+        // on the CPU an id beyond it would abort the process inside the compiled kernel.
         let ids = input_ids.contiguous();
         let mask = attention_mask.contiguous();
-        if self.on_cpu {
-            if let Some(vocab) = self.vocab {
-                check_ids(&ids, vocab)?;
-            }
-        }
         tch::no_grad(|| self.loader.run(&ids, &mask)).map_err(|cause| {
             // The package's own code prints the cause (e.g. `index out of bounds` for a token id
             // outside its vocabulary) on stderr; the runner reports only that the call failed.
@@ -190,32 +191,6 @@ impl super::External for Aoti {
             ))
         })
     }
-}
-
-/// Refuses token ids outside `0..vocab`. On the CPU the package's embedding kernel checks them
-/// inside an OpenMP region, where its C++ exception cannot propagate: the process would abort
-/// (`terminate called after throwing an instance of 'c10::Error'`). [`Model::check_inputs`]
-/// checks ids against the entry's `vocab_size`, which may exceed the package's, so this check runs
-/// on each CPU forward: two reductions over the ids, microseconds beside the model.
-///
-/// [`Model::check_inputs`]: crate::Model::check_inputs
-fn check_ids(ids: &Tensor, vocab: i64) -> Result<()> {
-    if ids.numel() == 0 {
-        return Ok(());
-    }
-    let range = ids
-        .f_min()
-        .and_then(|t| t.f_int64_value(&[]))
-        .and_then(|low| Ok((low, ids.f_max()?.f_int64_value(&[])?)))
-        .map_err(|e| Error::Inputs(format!("reading the token ids: {e}")))?;
-    if range.0 < 0 || range.1 >= vocab {
-        return Err(Error::Inputs(format!(
-            "token ids span {}..={}, outside the AOTInductor package's vocabulary 0..{vocab} \
-             (set model_config: {{vocab_size: {vocab}}} in the entry)",
-            range.0, range.1
-        )));
-    }
-    Ok(())
 }
 
 /// Whether the file starts as a zip archive does (`PK\x03\x04`), as every `.pt2` does.

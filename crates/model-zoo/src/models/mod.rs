@@ -62,6 +62,11 @@ pub(crate) trait External {
         Ok(())
     }
 
+    /// The vocabulary the file states, when it does (token ids must be below it).
+    fn vocab(&self) -> Option<i64> {
+        None
+    }
+
     /// Runs the model.
     ///
     /// # Errors

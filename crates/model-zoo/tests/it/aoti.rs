@@ -407,17 +407,39 @@ fn shapes_outside_the_exported_bounds_are_refused_naming_them() {
 
 #[test]
 fn a_token_id_beyond_the_package_vocabulary_is_an_error_not_a_crash() {
-    // The entry claims a larger vocabulary than the package's 128, so check_inputs lets 150 by.
-    let entry: ModelEntry = serde_json::from_value(serde_json::json!({
-        "name": "aoti", "model_type": "aoti", "pretrained_checkpoint": fixtures().join("bert_cls.pt2"),
-        "model_config": {"vocab_size": 200}
-    }))
-    .unwrap();
-    let model = build(&entry, &BuildOptions::default()).unwrap();
+    // Without vocab_size the package's own vocabulary (128) bounds the ids, so check_inputs
+    // (which Model::forward runs) refuses 150 before the compiled kernel could abort.
+    let entry = |config: serde_json::Value| -> ModelEntry {
+        serde_json::from_value(serde_json::json!({
+            "name": "aoti", "model_type": "aoti",
+            "pretrained_checkpoint": fixtures().join("bert_cls.pt2"), "model_config": config
+        }))
+        .unwrap()
+    };
+    let model = build(&entry(serde_json::json!({})), &BuildOptions::default()).unwrap();
+    assert_eq!(model.dims().vocab, 128);
     let ids = Tensor::from_slice(&[1i64, 150, 7, 9]).view([1, 4]);
     let err = model.forward(&ids, &ids.ones_like()).unwrap_err();
     assert!(matches!(err, Error::Inputs(_)), "{err:?}");
     assert!(err.to_string().contains("vocabulary 0..128"), "{err}");
+    // An entry may not claim more than the package has.
+    let err = match build(
+        &entry(serde_json::json!({"vocab_size": 200})),
+        &BuildOptions::default(),
+    ) {
+        Ok(_) => panic!("built"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("vocab_size: 200 exceeds") && err.contains("(128)"),
+        "{err}"
+    );
+    // A smaller one is fine: ids are drawn below it.
+    let small = build(
+        &entry(serde_json::json!({"vocab_size": 64})),
+        &BuildOptions::default(),
+    );
+    assert_eq!(small.unwrap().dims().vocab, 64);
 }
 
 fn build_error(entry: &ModelEntry, options: &BuildOptions) -> String {
