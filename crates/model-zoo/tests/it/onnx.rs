@@ -4,6 +4,8 @@
 //! exported with the TorchScript-based one), at two shapes.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use model_zoo::tch::{Device, Kind, Tensor};
 use model_zoo::{BuildOptions, Error, ModelEntry, build};
@@ -51,6 +53,59 @@ fn outputs_match_transformers_eager_within_1e_4_at_two_shapes() {
             assert_eq!(out.size(), want.size(), "{case} shape {k}");
             assert_eq!(out.kind(), Kind::Float);
             let diff = (&out - want).abs().max().double_value(&[]);
+            assert!(diff <= 1e-4, "{case} shape {k}: max |diff| {diff}");
+        }
+    }
+}
+
+/// The `forward` example, which `cargo test` builds beside the test binaries.
+fn forward_example() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples/forward");
+    assert!(path.exists(), "{} is missing", path.display());
+    path
+}
+
+#[test]
+fn forward_example_matches_transformers_eager_within_1e_4() {
+    let dir = temp_dir("onnx-forward");
+    for (case, task) in [
+        ("bert_cls", "classification"),
+        ("modernbert_cls", "classification"),
+        ("bert_embed_legacy", "embedding"),
+    ] {
+        let io = io(case);
+        for k in 0..2 {
+            let inputs = dir.join(format!("{case}_{k}.in.safetensors"));
+            let output = dir.join(format!("{case}_{k}.out.safetensors"));
+            let ids = &io[&format!("input_ids_{k}")];
+            let mask = &io[&format!("attention_mask_{k}")];
+            Tensor::write_safetensors(&[("input_ids", ids), ("attention_mask", mask)], &inputs)
+                .unwrap();
+            let out = Command::new(forward_example())
+                .args(["--model-type", "onnx", "--task-type", task])
+                .args(["--model-config", r#"{"vocab_size": 128}"#])
+                .arg("--checkpoint")
+                .arg(data(&format!("onnx/{case}.onnx")))
+                .arg("--inputs")
+                .arg(&inputs)
+                .arg("--output")
+                .arg(&output)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{case}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let got = Tensor::read_safetensors(&output).unwrap().remove(0).1;
+            let want = &io[&format!("output_{k}")];
+            assert_eq!(got.size(), want.size(), "{case} shape {k}");
+            let diff = (&got - want).abs().max().double_value(&[]);
             assert!(diff <= 1e-4, "{case} shape {k}: max |diff| {diff}");
         }
     }
