@@ -94,8 +94,11 @@ fn host_peaks_depend_neither_on_the_order_of_batch_sizes_nor_on_the_order_of_mod
         large - after_large > 100.0,
         "batch 16 {large} MiB vs batch 1 {after_large} MiB"
     );
+    // What this guards against is batch 16's memory (over 100 MiB) staying charged to the next
+    // job; the allocator's own leftovers vary by a few to ~15 MiB between runs on a loaded
+    // machine (seen 3.4 vs 15.7 MiB in CI), so the margin is 30 MiB, well below that.
     assert!(
-        (after_large - before_large).abs() < 12.0,
+        (after_large - before_large).abs() < 30.0,
         "batch 1 after batch 16: {after_large} MiB; before it: {before_large} MiB ({large_first:?} {small_first:?})"
     );
 }
