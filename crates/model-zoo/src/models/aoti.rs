@@ -90,6 +90,13 @@ impl Aoti {
                 )));
             }
         };
+        // One package at a time per process: libtorch unpacks a package into temporary files
+        // while it reads its metadata and loads it, and two threads doing so at once (the test
+        // suite's) were seen to read a metadata file without its keys.
+        static UNPACKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _unpacking = UNPACKING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let metadata = shim::package_metadata(path).map_err(|cause| {
             file_error(format!(
                 "not an AOTInductor package: {cause} (a .pt2 from \
