@@ -21,7 +21,7 @@ use std::time::Instant;
 use model_zoo::tch::{Device, Kind, Tensor};
 use model_zoo::{BuildOptions, Error, ModelEntry, build};
 
-use crate::{data, temp_dir};
+use crate::{data, forward_example, temp_dir};
 
 /// Max |package − transformers eager| (fp32, CPU), as issue 16 asks.
 const ATOL: f64 = 1e-4;
@@ -268,22 +268,6 @@ fn printed(case: &str) -> serde_json::Value {
 
 fn max_diff(out: &Tensor, want: &Tensor) -> f64 {
     (out - want).abs().max().double_value(&[])
-}
-
-/// The `forward` example, which `cargo test` builds beside the test binaries.
-fn forward_example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples/forward");
-    assert!(
-        path.exists(),
-        "{} is missing; run the tests with `cargo test`",
-        path.display()
-    );
-    path
 }
 
 #[test]

@@ -25,6 +25,22 @@ mod unpadded;
 
 use std::path::PathBuf;
 
+/// The `forward` example, which `cargo test` builds beside the test binaries.
+pub fn forward_example() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .join("examples/forward");
+    assert!(
+        path.exists(),
+        "{} is missing; run the tests with `cargo test`",
+        path.display()
+    );
+    path
+}
+
 /// A file under `tests/data`.
 pub fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

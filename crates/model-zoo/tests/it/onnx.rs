@@ -4,13 +4,12 @@
 //! exported with the TorchScript-based one), at two shapes.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use model_zoo::tch::{Device, Kind, Tensor};
 use model_zoo::{BuildOptions, Error, ModelEntry, build};
 
-use crate::{data, temp_dir};
+use crate::{data, forward_example, temp_dir};
 
 fn onnx_entry(path: impl AsRef<std::path::Path>) -> ModelEntry {
     serde_json::from_value(serde_json::json!({
@@ -56,18 +55,6 @@ fn outputs_match_transformers_eager_within_1e_4_at_two_shapes() {
             assert!(diff <= 1e-4, "{case} shape {k}: max |diff| {diff}");
         }
     }
-}
-
-/// The `forward` example, which `cargo test` builds beside the test binaries.
-fn forward_example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples/forward");
-    assert!(path.exists(), "{} is missing", path.display());
-    path
 }
 
 #[test]
