@@ -190,6 +190,16 @@ fn build_model(entry: &ModelEntry, options: &BuildOptions, weights: Weights) -> 
                 )));
             }
             Some(own) if !entry.model_config.contains_key("vocab_size") => own,
+            // A compiled package states no vocabulary when scripts/export_aoti.py did not make it:
+            // a guess (30522) could put ids beyond it, which aborts the process in its kernel.
+            None if format == ModelType::Aoti && !entry.model_config.contains_key("vocab_size") => {
+                return Err(Error::Config(format!(
+                    "model_config.vocab_size: {} states no vocabulary (it was not made by \
+                     scripts/export_aoti.py); set vocab_size to the model's, since token ids \
+                     beyond it abort the process inside the compiled code",
+                    path.display()
+                )));
+            }
             _ => vocab,
         };
         return Ok(Model {

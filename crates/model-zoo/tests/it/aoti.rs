@@ -498,6 +498,20 @@ fn unusable_packages_are_clear_errors() {
 #[test]
 fn a_package_from_elsewhere_runs_without_bounds_and_its_weights_give_the_dtype() {
     let package = fixtures().join("bert_cls.foreign.pt2");
+    // Without the script's metadata the vocabulary must be given: a guess could abort the
+    // process inside the compiled kernel.
+    let bare: ModelEntry = serde_json::from_value(serde_json::json!({
+        "name": "aoti model", "model_type": "aoti", "pretrained_checkpoint": &package
+    }))
+    .unwrap();
+    let err = match build(&bare, &BuildOptions::default()) {
+        Ok(_) => panic!("built without a vocabulary"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("model_config.vocab_size") && err.contains("states no vocabulary"),
+        "{err}"
+    );
     let entry = aoti_entry(&package, "classification");
     let model = build(&entry, &BuildOptions::default()).unwrap();
     assert_eq!(model.num_parameters(), 0);
